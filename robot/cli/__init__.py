@@ -1,0 +1,1 @@
+"""The `mailrobot` command line."""

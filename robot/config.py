@@ -1,0 +1,115 @@
+"""Typed settings: environment variables with the ``MAILROBOT_`` prefix and an optional file.
+
+Settings are built once at a process edge (the CLI, a worker, a test) and passed in; nothing
+reads the environment behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where the project's data files live when running from a checkout.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All settings of mailrobot. The README's settings table is generated from these fields."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MAILROBOT_",
+        env_file=os.environ.get("MAILROBOT_CONFIG_FILE"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(Path("var"), description="Directory for the database, outbox, redis files.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL. Unset: a SQLite file `mailrobot.db` in the data dir (WAL)."
+    )
+    db_busy_timeout_ms: int = Field(5000, description="How long a SQLite writer waits for a lock.")
+    redis_url: str | None = Field(
+        None, description="Redis URL. Unset: `mailrobot up` starts a local redis-server in the data dir."
+    )
+    queue_name: str = Field("mailrobot", description="RQ queue that carries the robot's jobs.")
+    workers: int = Field(2, ge=1, description="RQ worker processes that `mailrobot up` starts.")
+
+    smtp_host: str = Field("127.0.0.1", description="Address the SMTP gateway listens on.")
+    smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
+    smtp_hostname: str = Field("mailrobot.local", description="Name the gateway announces in its banner.")
+    max_message_size: int = Field(25 * 1024 * 1024, description="Larger messages get 552 after DATA.")
+    accept: list[str] = Field(
+        default_factory=list,
+        description="Recipient addresses or domains accepted (comma-separated); others get 550 at RCPT. "
+        "Empty: the domain of `mail_from`.",
+    )
+
+    outbound_smtp_host: str | None = Field(
+        None, description="Relay for outgoing mail. Unset: outgoing mail is written to the outbox dir."
+    )
+    outbound_smtp_port: int = Field(25, description="Port of the outgoing relay.")
+    outbound_timeout_s: float = Field(30.0, description="Timeout of one conversation with the relay.")
+    mail_from: str = Field("robot@omskenergo.example", description="From address of the robot's mail.")
+    mail_from_name: str = Field("Омскэнерго, Mail-робот", description="Display name of the robot's mail.")
+
+    web_host: str = Field("127.0.0.1", description="Address of the web app.")
+    web_port: int = Field(8080, description="Port of the web app.")
+    timezone: str = Field("Asia/Omsk", description="The company's time zone; all deadlines use it.")
+    secret_key: str | None = Field(
+        None, description="Key that signs reply tokens. Unset: generated once into the data dir."
+    )
+    templates_dir: Path = Field(PROJECT_ROOT / "templates", description="Jinja2 templates (Russian texts).")
+
+    @field_validator("accept", mode="before")
+    @classmethod
+    def _split_accept(cls, value: object) -> object:
+        # A comma-separated environment variable reads more naturally than a JSON list.
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mailrobot.db').resolve()}"
+
+    @property
+    def accepted_recipients(self) -> list[str]:
+        if self.accept:
+            return [item.lower() for item in self.accept]
+        return [self.mail_from.rpartition("@")[2].lower()]
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+
+    def signing_key(self) -> bytes:
+        """The HMAC key for reply tokens: the setting, or a key kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.ensure_dirs()
+            # O_EXCL: two processes starting at once must agree on one key.
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()

@@ -1,0 +1,1 @@
+"""Mail: reading what customers send and composing what the robot sends back."""

@@ -1,0 +1,120 @@
+"""Deliver the robot's outgoing mail: through the relay, or into the local outbox.
+
+A row is claimed by pushing its ``next_attempt_at`` forward by a lease before talking to the
+relay, so two workers never send the same row at once, and a worker killed mid-send leaves a row
+that becomes due again when the lease runs out. A relay that is down delays mail, with growing
+pauses between tries; it never loses it. (Between the relay's 250 and our commit a crash can
+still send a message twice — the same window every MTA has.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from robot.app import Robot
+from robot.dispatch import DELIVER_MAIL
+from robot.storage.db import unit_of_work
+from robot.storage.models import Event, OutboundMail
+
+log = logging.getLogger("robot.mail.deliver")
+
+#: How long a claimed row is ours before another worker may try it.
+LEASE = timedelta(minutes=5)
+#: After this long without success the mail is given up and shown as failed (as MTAs do).
+GIVE_UP_AFTER = timedelta(days=5)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Pause before the next try: 30 s, 1 min, 2 min, … capped at 30 min."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+
+
+def deliver_job_id(outbound_id: int, attempts: int) -> str:
+    """One job id per try, so a scheduled retry and a reconciler's re-enqueue coincide."""
+    return f"deliver-{outbound_id}-{attempts}"
+
+
+class PermanentFailure(Exception):
+    """The relay refused the message for good (5xx)."""
+
+
+def deliver(robot: Robot, outbound_id: int) -> str:
+    """Try to deliver one outgoing mail now. Returns what happened: sent|retry|failed|skipped."""
+    now = robot.clock.now()
+    with unit_of_work(robot.sessions) as session:
+        claimed = session.execute(
+            update(OutboundMail)
+            .where(OutboundMail.id == outbound_id, OutboundMail.status == "pending",
+                   OutboundMail.next_attempt_at <= now)
+            .values(next_attempt_at=now + LEASE, attempts=OutboundMail.attempts + 1)
+        ).rowcount
+        mail = session.get(OutboundMail, outbound_id) if claimed else None
+    if mail is None:
+        return "skipped"
+
+    try:
+        _send(robot, mail)
+    except PermanentFailure as error:
+        return _finish(robot, mail, "failed", str(error))
+    except (OSError, smtplib.SMTPException) as error:
+        if now - mail.created_at > GIVE_UP_AFTER:
+            return _finish(robot, mail, "failed", f"gave up after {mail.attempts} tries: {error}")
+        retry_at = now + backoff(mail.attempts)
+        with unit_of_work(robot.sessions) as session:
+            session.execute(update(OutboundMail).where(OutboundMail.id == mail.id)
+                            .values(next_attempt_at=retry_at, last_error=str(error)[:1000]))
+        log.warning("delivery of outbound %s failed (try %s), next at %s: %s", mail.id, mail.attempts,
+                    retry_at.isoformat(), error)
+        robot.dispatcher.enqueue(DELIVER_MAIL, mail.id, job_id=deliver_job_id(mail.id, mail.attempts), at=retry_at)
+        return "retry"
+    return _finish(robot, mail, "sent", None)
+
+
+def _finish(robot: Robot, mail: OutboundMail, status: str, error: str | None) -> str:
+    now = robot.clock.now()
+    with unit_of_work(robot.sessions) as session:
+        session.execute(update(OutboundMail).where(OutboundMail.id == mail.id)
+                        .values(status=status, sent_at=now if status == "sent" else None, last_error=error))
+        session.add(Event(appeal_id=mail.appeal_id, at=now, actor="robot", action=f"mail_{status}",
+                          detail={"outbound_id": mail.id, "purpose": mail.purpose, "to": mail.rcpt_to,
+                                  **({"error": error} if error else {})}))
+    log.info("outbound %s (%s to %s): %s", mail.id, mail.purpose, mail.rcpt_to, status)
+    return status
+
+
+def _send(robot: Robot, mail: OutboundMail) -> None:
+    settings = robot.settings
+    if not settings.outbound_smtp_host:
+        _write_outbox(robot, mail)
+        return
+    try:
+        with smtplib.SMTP(settings.outbound_smtp_host, settings.outbound_smtp_port,
+                          local_hostname=settings.smtp_hostname, timeout=settings.outbound_timeout_s) as relay:
+            relay.sendmail(mail.mail_from, [mail.rcpt_to], mail.raw)
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        if all(500 <= code < 600 for code in codes):
+            raise PermanentFailure(f"relay refused the recipient: {error.recipients}") from error
+        raise
+    except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
+        if 500 <= error.smtp_code < 600:
+            raise PermanentFailure(f"relay refused the message: {error.smtp_code} {error.smtp_error!r}") from error
+        raise
+
+
+def _write_outbox(robot: Robot, mail: OutboundMail) -> None:
+    """Write the mail as an .eml file; write-then-rename so a reader never sees half a file."""
+    outbox = robot.settings.outbox_dir
+    outbox.mkdir(parents=True, exist_ok=True)
+    final = outbox / f"{mail.id:08d}-{mail.purpose}.eml"
+    temp = final.with_suffix(".tmp")
+    with open(temp, "wb") as handle:
+        handle.write(mail.raw)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, final)

@@ -1,0 +1,58 @@
+"""The acknowledgement (R6): registration number, kind, due date, threaded to the customer's mail."""
+
+from __future__ import annotations
+
+from email import policy
+
+from sqlalchemy.orm import Session
+
+from robot.app import Robot
+from robot.mail.compose import Envelope, compose
+from robot.mail.parse import ParsedMail
+from robot.mail.tokens import make_message_id
+from robot.storage.models import Appeal, Event, Message, OutboundMail
+
+
+def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail) -> OutboundMail:
+    """Render the acknowledgement of ``appeal`` and store it as mail due for delivery now."""
+    settings = robot.settings
+    now = robot.clock.now()
+    domain = settings.mail_from.rpartition("@")[2] or settings.smtp_hostname
+    envelope = Envelope(
+        mail_from=settings.mail_from,
+        from_name=settings.mail_from_name,
+        to_addr=appeal.customer_email or "",
+        to_name=appeal.customer_name,
+        message_id=make_message_id(robot.signing_key, appeal.id, domain),
+        date=now.astimezone(settings.tz),
+        in_reply_to=mail.message_id,
+        references=tuple(mail.references),
+    )
+    context = {
+        "number": appeal.number,
+        "kind": appeal.kind,
+        "due_at": appeal.due_at,
+        "customer_name": appeal.customer_name,
+        "customer_subject": appeal.subject,
+    }
+    msg = compose(robot.templates, "ack", envelope, context)
+    outbound = OutboundMail(
+        appeal_id=appeal.id,
+        purpose="ack",
+        created_at=now,
+        message_id=envelope.message_id,
+        mail_from=settings.mail_from,
+        rcpt_to=envelope.to_addr,
+        raw=msg.as_bytes(policy=policy.SMTP),
+        next_attempt_at=now,
+    )
+    session.add(outbound)
+    session.flush()
+    session.add(Message(
+        appeal_id=appeal.id, direction="out", created_at=now, outbound_id=outbound.id,
+        message_id=envelope.message_id, sender=settings.mail_from, subject=str(msg["Subject"]),
+        text=msg.get_body(("plain",)).get_content(),
+    ))
+    session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="ack_queued",
+                      detail={"outbound_id": outbound.id, "to": envelope.to_addr}))
+    return outbound

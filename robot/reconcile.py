@@ -1,0 +1,56 @@
+"""Re-derive from the database every job that should exist, and enqueue the missing ones.
+
+Runs at start-up and every minute. After a Redis loss, a crash between commit and enqueue, or a
+worker killed mid-job, this is what brings the work back: nothing due lives only in Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from robot.app import Robot
+from robot.dispatch import DELIVER_MAIL, PROCESS_MESSAGE
+from robot.mail.deliver import deliver_job_id
+from robot.storage.models import OutboundMail, RawMessage
+
+log = logging.getLogger("robot.reconcile")
+
+#: A message this fresh may still be on its way to Redis from the intake that stored it.
+GRACE = timedelta(seconds=10)
+
+
+@dataclass
+class Reconciled:
+    process: int = 0
+    deliver: int = 0
+
+
+def reconcile(robot: Robot) -> Reconciled:
+    now = robot.clock.now()
+    dispatcher = robot.dispatcher
+    done = Reconciled()
+    with robot.sessions() as session:
+        raw_ids = session.scalars(
+            select(RawMessage.id).where(RawMessage.status == "received", RawMessage.received_at <= now - GRACE)
+            .order_by(RawMessage.id)
+        ).all()
+        due_mail = session.execute(
+            select(OutboundMail.id, OutboundMail.attempts)
+            .where(OutboundMail.status == "pending", OutboundMail.next_attempt_at <= now)
+            .order_by(OutboundMail.id)
+        ).all()
+    for raw_id in raw_ids:
+        job_id = f"process-{raw_id}"
+        if not dispatcher.is_pending(job_id) and dispatcher.enqueue(PROCESS_MESSAGE, raw_id, job_id=job_id):
+            done.process += 1
+    for outbound_id, attempts in due_mail:
+        job_id = deliver_job_id(outbound_id, attempts)
+        if not dispatcher.is_pending(job_id) and dispatcher.enqueue(DELIVER_MAIL, outbound_id, job_id=job_id):
+            done.deliver += 1
+    if done.process or done.deliver:
+        log.info("reconciler re-enqueued %s message(s) and %s delivery(ies)", done.process, done.deliver)
+    return done

@@ -1,0 +1,1 @@
+"""Local services that `mailrobot up` starts for a single-machine installation."""

@@ -1,0 +1,1 @@
+"""Storage: the database is the system of record."""

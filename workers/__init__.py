@@ -1,0 +1,1 @@
+"""RQ jobs: thin functions that load ids, open a unit of work and call into ``robot``."""
