@@ -83,8 +83,14 @@ def decode(data: bytes, label: str | None) -> tuple[str, str, list[str]]:
     if codec is not None:
         try:
             text = data.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+        except UnicodeDecodeError as error:
             problems.append(f"text does not decode as its declared charset {label!r}")
+            text = data.decode(codec, errors="replace")
+            # A damaged tail (bad base64) does not make the label a lie: the text before the first
+            # error reads fine in it. cp1251 labelled UTF-8 fails at its first Cyrillic letter.
+            good_prefix = sum(1 for ch in data[: error.start].decode(codec) if ord(ch) > 0x7F)
+            if good_prefix >= 10 or text.count("\ufffd") <= max(2, len(text) // 50):
+                return text.lstrip("\ufeff"), codec, problems
         else:
             if codec not in ("ascii", "us-ascii") or data.isascii():
                 return text.lstrip("\ufeff"), codec, problems

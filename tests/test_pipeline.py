@@ -1,0 +1,154 @@
+"""E-mail in, acknowledgement out: the whole flow on real parts (R1, R5, R6, R13, R19)."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import datetime
+
+from sqlalchemy import select
+
+from robot.mail.tokens import verify_message_id
+from robot.storage.models import Appeal, Event, OutboundMail, RawMessage
+from tests.conftest import OMSK, ROBOT_ADDRESS, customer_mail, run_jobs
+
+
+def _send(gateway, raw: bytes, sender: str = "ivanov@example.ru") -> None:
+    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
+        client.sendmail(sender, [ROBOT_ADDRESS], raw)
+
+
+def test_complaint_gets_registration_number_and_due_date(robot, gateway, sink):
+    """R1, R6, R13: registered, acknowledged with the number and a due date 14 working days on."""
+    _send(gateway, customer_mail())
+    run_jobs(robot)
+
+    [ack] = sink.wait_for(1)
+    with robot.sessions() as session:
+        appeal = session.scalars(select(Appeal)).one()
+    assert appeal.number == "2026-000001"
+    assert appeal.kind == "complaint"
+    # Registered Monday 12 January 2026; 14 working days from Tuesday 13 January: 30 January.
+    assert appeal.due_at == datetime(2026, 1, 30, 17, 0, tzinfo=OMSK)
+    assert appeal.customer_email == "ivanov@example.ru"
+    assert appeal.customer_name == "Иванов Пётр"
+
+    text = ack.get_body(("plain",)).get_content()
+    html = ack.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "2026-000001" in part
+        assert "до 30 января 2026 г." in part
+        assert "14 рабочих дней" in part
+    assert "жалоба" in text
+    assert "Нет света третий день" in str(ack["Subject"])
+    assert ack["To"].addresses[0].addr_spec == "ivanov@example.ru"
+    assert ack["In-Reply-To"] == "<customer-1@example.ru>"
+    assert "<customer-1@example.ru>" in ack["References"]
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert verify_message_id(robot.signing_key, ack["Message-ID"]) == appeal.id
+    assert sink.received[0][1] == robot.settings.mail_from
+    assert sink.received[0][2] == ["ivanov@example.ru"]
+
+
+def test_question_gets_the_question_text_and_three_working_days(robot, gateway, sink):
+    """R6 (Прил. 3 §6), R13: a question is answered within one working day, limit 3 working days."""
+    _send(gateway, customer_mail(subject="Вопрос по документам",
+                                 body="Подскажите, какие документы нужны для заключения договора?"))
+    run_jobs(robot)
+    [ack] = sink.wait_for(1)
+    text = ack.get_body(("plain",)).get_content()
+    assert "вопрос" in text
+    assert "в течение одного рабочего дня" in text
+    assert "15 января 2026 г." in text  # Tue 13, Wed 14, Thu 15
+
+
+def test_appeal_keeps_thread_and_history(robot, gateway, sink):
+    """R19: one journal; the appeal holds both directions of the thread and every state change."""
+    _send(gateway, customer_mail())
+    run_jobs(robot)
+    sink.wait_for(1)
+    with robot.sessions() as session:
+        appeal = session.scalars(select(Appeal)).one()
+        directions = [m.direction for m in appeal.messages]
+        actions = [e.action for e in appeal.events]
+        raw = session.scalars(select(RawMessage)).one()
+        outbound = session.scalars(select(OutboundMail)).one()
+    assert directions == ["in", "out"]
+    assert actions == ["registered", "ack_queued", "mail_sent"]
+    assert raw.status == "processed" and raw.appeal_id == appeal.id
+    assert outbound.status == "sent" and outbound.attempts == 1
+
+
+def test_job_run_twice_registers_once(robot, gateway, sink):
+    """RQ runs a job at least once; the second run must be a no-op."""
+    from workers import jobs
+    from workers.runtime import bind
+
+    _send(gateway, customer_mail())
+    run_jobs(robot)
+    bind(robot)
+    with robot.sessions() as session:
+        raw_id = session.scalars(select(RawMessage.id)).one()
+    assert jobs.process_message(raw_id) == "processed"
+    with robot.sessions() as session:
+        assert len(session.scalars(select(Appeal)).all()) == 1
+    assert len(sink.wait_for(1)) == 1
+
+
+def test_automatic_mail_is_kept_and_not_answered(robot, gateway, sink):
+    """RELIABILITY §4: an out-of-office reply is stored, visible, and never answered (no loops)."""
+    _send(gateway, customer_mail(subject="Автоответ: Нет света", extra={"Auto-Submitted": "auto-replied"}))
+    _send(gateway, customer_mail(subject="Undelivered", message_id="<b@x>", sender="MAILER-DAEMON@example.ru"))
+    run_jobs(robot)
+    with robot.sessions() as session:
+        statuses = session.scalars(select(RawMessage.status)).all()
+        appeals = session.scalars(select(Appeal)).all()
+    assert statuses == ["automatic", "automatic"]
+    assert appeals == []
+    assert sink.received == []
+
+
+def test_unprocessable_message_goes_to_quarantine_and_can_be_retried(robot, gateway, sink, monkeypatch):
+    """Nothing is dropped: a message that breaks the pipeline waits in quarantine for a human."""
+    import robot.pipeline.process as process
+    from robot.pipeline.process import retry_quarantined
+
+    def broken(subject: str, text: str):
+        raise RuntimeError("classifier exploded")
+
+    monkeypatch.setattr(process, "classify", broken)
+    _send(gateway, customer_mail())
+    run_jobs(robot)
+    with robot.sessions() as session:
+        raw = session.scalars(select(RawMessage)).one()
+        events = session.scalars(select(Event.action).where(Event.raw_message_id == raw.id)).all()
+    assert raw.status == "quarantined"
+    assert "classifier exploded" in raw.error
+    assert events == ["received", "quarantined"]
+    assert sink.received == []
+
+    monkeypatch.undo()
+    assert retry_quarantined(robot, raw.id, actor="test")
+    robot.dispatcher.enqueue("workers.jobs.process_message", raw.id, job_id=f"process-{raw.id}-retry")
+    run_jobs(robot)
+    assert len(sink.wait_for(1)) == 1
+
+
+def test_garbled_from_falls_back_to_the_envelope_sender(robot, gateway, sink):
+    """A From header with no usable address: the acknowledgement goes to the envelope sender."""
+    _send(gateway, customer_mail(sender="Аноним <not-an-address>"), sender="petrov@example.ru")
+    run_jobs(robot)
+    [ack] = sink.wait_for(1)
+    with robot.sessions() as session:
+        appeal = session.scalars(select(Appeal)).one()
+    assert appeal.customer_email == "petrov@example.ru"
+    assert sink.received[0][2] == ["petrov@example.ru"]
+
+
+def test_empty_return_path_is_automatic(robot, gateway, sink):
+    """RFC 3834: mail with a null envelope sender (bounces) is never answered."""
+    _send(gateway, customer_mail(), sender="")
+    run_jobs(robot)
+    with robot.sessions() as session:
+        raw = session.scalars(select(RawMessage)).one()
+    assert (raw.status, raw.error) == ("automatic", "empty return path")
+    assert sink.received == []
