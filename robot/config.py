@@ -6,27 +6,36 @@ reads the environment behind the caller's back.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Where the project's data files live when running from a checkout.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """All settings of mailrobot. The README's settings table is generated from these fields."""
+    """All settings of mailrobot; `settings_table()` renders them for the README."""
 
     model_config = SettingsConfigDict(
         env_prefix="MAILROBOT_",
-        env_file=os.environ.get("MAILROBOT_CONFIG_FILE"),
         env_file_encoding="utf-8",
         extra="ignore",
     )
+
+    @classmethod
+    def load(cls) -> Settings:
+        """Settings of this process: the environment, over the file named by MAILROBOT_CONFIG_FILE."""
+        config_file = os.environ.get("MAILROBOT_CONFIG_FILE")
+        if config_file and not Path(config_file).is_file():
+            raise FileNotFoundError(f"MAILROBOT_CONFIG_FILE names no file: {config_file}")
+        return cls(_env_file=config_file or None)
 
     data_dir: Path = Field(Path("var"), description="Directory for the database, outbox, redis files.")
     database_url: str | None = Field(
@@ -43,7 +52,7 @@ class Settings(BaseSettings):
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
     smtp_hostname: str = Field("mailrobot.local", description="Name the gateway announces in its banner.")
     max_message_size: int = Field(25 * 1024 * 1024, description="Larger messages get 552 after DATA.")
-    accept: list[str] = Field(
+    accept: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Recipient addresses or domains accepted (comma-separated); others get 550 at RCPT. "
         "Empty: the domain of `mail_from`.",
@@ -57,8 +66,8 @@ class Settings(BaseSettings):
     mail_from: str = Field("robot@omskenergo.example", description="From address of the robot's mail.")
     mail_from_name: str = Field("Омскэнерго, Mail-робот", description="Display name of the robot's mail.")
 
-    web_host: str = Field("127.0.0.1", description="Address of the web app.")
-    web_port: int = Field(8080, description="Port of the web app.")
+    web_host: str = Field("127.0.0.1", description="Address of the web app (the desk and forms, not served yet).")
+    web_port: int = Field(8080, description="Port of the web app (not served yet).")
     timezone: str = Field("Asia/Omsk", description="The company's time zone; all deadlines use it.")
     secret_key: str | None = Field(
         None, description="Key that signs reply tokens. Unset: generated once into the data dir."
@@ -68,8 +77,10 @@ class Settings(BaseSettings):
     @field_validator("accept", mode="before")
     @classmethod
     def _split_accept(cls, value: object) -> object:
-        # A comma-separated environment variable reads more naturally than a JSON list.
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        # A comma-separated environment variable reads more naturally than a JSON list; both work.
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [item.strip().lower() for item in value.split(",") if item.strip()]
         return value
 
@@ -113,3 +124,19 @@ class Settings(BaseSettings):
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+
+def settings_table() -> str:
+    """The Markdown table of all settings that the README shows (a test keeps the two equal)."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = field.default_factory()
+        else:
+            default = field.default
+        if isinstance(default, Path) and default.is_absolute():
+            default = "./" + str(default.relative_to(PROJECT_ROOT))
+        shown = "unset" if default in (None, []) else f"`{default}`"
+        rows.append(f"| `MAILROBOT_{name.upper()}` | {shown} | {field.description} |")
+    rows.append("| `MAILROBOT_CONFIG_FILE` | unset | A file of `MAILROBOT_…=value` lines; the environment wins over it. |")
+    return "\n".join(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -94,14 +95,14 @@ class Sink:
     received: list[tuple[float, str, list[str], bytes]] = field(default_factory=list)
     refuse_with: str | None = None
     hold: threading.Event | None = None
+    holding: threading.Event = field(default_factory=threading.Event)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.hold is not None:
             # Stand still mid-conversation, like a relay that hangs (used to kill a worker mid-job).
+            self.holding.set()
             while not self.hold.is_set():
-                import asyncio
-
                 await asyncio.sleep(0.02)
         if self.refuse_with:
             return self.refuse_with
@@ -148,6 +149,14 @@ def settings(tmp_path: Path, redis_server: str, sink: Sink) -> Settings:
     )
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process (a worker, `mailrobot up`) these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROBOT_")}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        env[f"MAILROBOT_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+    return env
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(MONDAY_10AM)
@@ -171,11 +180,17 @@ def gateway(robot: Robot) -> Iterator[GatewayController]:
 
 
 def run_jobs(robot: Robot) -> None:
-    """Run every queued job in this process, like an RQ worker in burst mode."""
+    """Run every queued job in this process, like an RQ worker in burst mode.
+
+    The RQ scheduler runs too: it moves scheduled jobs whose time (real time) has come into the
+    queue. Test clocks stand in the past, so every scheduled job is due for RQ; the job itself
+    then checks the robot's clock before acting.
+    """
     from workers.runtime import RobotWorker
 
     dispatcher = robot.dispatcher
-    RobotWorker([dispatcher.queue], connection=dispatcher.connection, robot=robot).work(burst=True)
+    worker = RobotWorker([dispatcher.queue], connection=dispatcher.connection, robot=robot)
+    worker.work(burst=True, with_scheduler=True)
 
 
 def customer_mail(

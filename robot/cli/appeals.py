@@ -37,7 +37,7 @@ def list_appeals(
     limit: int = 100,
 ) -> None:
     """List appeals, newest first."""
-    robot = Robot(Settings())
+    robot = Robot(Settings.load())
     query = select(Appeal).order_by(Appeal.id.desc()).limit(limit)
     if status:
         query = query.where(Appeal.status == status)
@@ -54,7 +54,7 @@ def list_appeals(
 @app.command("show")
 def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """One appeal with its customer, due date, messages in both directions and history."""
-    robot = Robot(Settings())
+    robot = Robot(Settings.load())
     with robot.sessions() as session:
         appeal = session.scalar(
             select(Appeal).where(Appeal.number == number)

@@ -45,7 +45,7 @@ def up() -> None:
 
     _logging()
     try:
-        raise typer.Exit(run_up(Settings()))
+        raise typer.Exit(run_up(Settings.load()))
     except RedisUnavailable as error:
         typer.echo(f"mailrobot: {error}", err=True)
         raise typer.Exit(2) from error
@@ -57,7 +57,7 @@ def smtp() -> None:
     from robot.intake.smtp import GatewayController
 
     _logging()
-    robot = Robot(Settings())
+    robot = Robot(Settings.load())
     controller = GatewayController(robot)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -74,14 +74,14 @@ def smtp() -> None:
 def worker(burst: Annotated[bool, typer.Option(help="Exit when the queue is empty.")] = False) -> None:
     """Run one RQ worker (with the RQ scheduler) for the robot's queue."""
     _logging()
-    _worker_entry().run_worker(Robot(Settings()), burst=burst)
+    _worker_entry().run_worker(Robot(Settings.load()), burst=burst)
 
 
 @app.command()
 def cron() -> None:
     """Run the periodic scheduler (the reconciler every minute)."""
     _logging()
-    _worker_entry().run_cron(Robot(Settings()))
+    _worker_entry().run_cron(Robot(Settings.load()))
 
 
 @app.command()
@@ -89,7 +89,7 @@ def reconcile() -> None:
     """Re-enqueue everything the database says is due and Redis does not hold."""
     from robot.reconcile import reconcile as run
 
-    done = run(Robot(Settings()))
+    done = run(Robot(Settings.load()))
     typer.echo(json.dumps({"process": done.process, "deliver": done.deliver}))
 
 
@@ -98,7 +98,7 @@ def db_upgrade(revision: str = "head") -> None:
     """Create or upgrade the database schema (Alembic)."""
     from robot.storage.migrate import upgrade
 
-    settings = Settings()
+    settings = Settings.load()
     settings.ensure_dirs()
     upgrade(settings.effective_database_url, revision)
     typer.echo(f"database at {revision}")
@@ -110,7 +110,7 @@ def outbox(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from email import policy
     from email.parser import BytesParser
 
-    settings = Settings()
+    settings = Settings.load()
     rows = []
     for path in sorted(settings.outbox_dir.glob("*.eml")):
         with open(path, "rb") as handle:
@@ -126,6 +126,14 @@ def outbox(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo(f"the outbox {settings.outbox_dir} is empty")
 
 
+@app.command("settings")
+def show_settings() -> None:
+    """Print the table of all settings (the README carries the same table)."""
+    from robot.config import settings_table
+
+    typer.echo(settings_table())
+
+
 @app.command()
 def deadline(
     received: Annotated[datetime, typer.Option(help="Registration moment, company time unless an offset is given.")],
@@ -136,7 +144,7 @@ def deadline(
 
     if kind not in ANSWER_LIMITS:
         raise typer.BadParameter(f"kind must be one of {', '.join(ANSWER_LIMITS)}", param_hint="--kind")
-    robot = Robot(Settings())
+    robot = Robot(Settings.load())
     moment = received if received.tzinfo else received.replace(tzinfo=robot.settings.tz)
     typer.echo(due_at(robot.calendar, moment, kind).isoformat())
 

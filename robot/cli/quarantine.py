@@ -19,7 +19,7 @@ app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=
 
 @app.command("list")
 def list_quarantined(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    robot = Robot(Settings())
+    robot = Robot(Settings.load())
     with robot.sessions() as session:
         rows = [{"id": r.id, "received_at": r.received_at.isoformat(), "mail_from": r.mail_from,
                  "message_id": r.message_id, "size": r.size, "error": r.error}
@@ -35,7 +35,7 @@ def list_quarantined(as_json: Annotated[bool, typer.Option("--json")] = False) -
 @app.command("retry")
 def retry(raw_id: int) -> None:
     """Process a quarantined message again (after a fix)."""
-    robot = Robot(Settings())
+    robot = Robot(Settings.load())
     if not retry_quarantined(robot, raw_id, actor="cli"):
         typer.echo(f"raw message {raw_id} is not in quarantine", err=True)
         raise typer.Exit(1)

@@ -69,7 +69,7 @@ def deliver(robot: Robot, outbound_id: int) -> str:
             session.execute(update(OutboundMail).where(OutboundMail.id == mail.id)
                             .values(next_attempt_at=retry_at, last_error=str(error)[:1000]))
         log.warning("delivery of outbound %s failed (try %s), next at %s: %s", mail.id, mail.attempts,
-                    retry_at.isoformat(), error)
+                    retry_at.astimezone(robot.settings.tz).isoformat(), error)
         robot.dispatcher.enqueue(DELIVER_MAIL, mail.id, job_id=deliver_job_id(mail.id, mail.attempts), at=retry_at)
         return "retry"
     return _finish(robot, mail, "sent", None)

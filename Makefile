@@ -1,0 +1,38 @@
+# mailrobot: `make run` starts the whole system, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+# Debian packages the running system needs: command=package.
+RUN_PACKAGES := redis-server=redis-server
+# ... and what the tests start on loopback besides.
+TEST_PACKAGES := $(RUN_PACKAGES)
+
+.PHONY: run test bench install run-deps test-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run-deps:
+	@scripts/ensure-apt.sh $(RUN_PACKAGES)
+
+test-deps:
+	@scripts/ensure-apt.sh $(TEST_PACKAGES)
+
+run: $(STAMP) run-deps
+	$(BIN)/mailrobot up
+
+test: $(STAMP) test-deps
+	$(BIN)/python -m pytest
+
+bench: $(STAMP) run-deps
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

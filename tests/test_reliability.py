@@ -1,0 +1,156 @@
+"""Faults: a relay that is down, an empty Redis, killed workers, concurrent sessions (RELIABILITY)."""
+
+from __future__ import annotations
+
+import signal
+import smtplib
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from robot.dispatch import Dispatcher
+from robot.reconcile import reconcile
+from robot.storage.models import Appeal, Event, OutboundMail, RawMessage
+from tests.conftest import ROBOT_ADDRESS, customer_mail, free_port, run_jobs, settings_env
+
+
+def _send(gateway, raw: bytes) -> None:
+    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
+        client.sendmail("ivanov@example.ru", [ROBOT_ADDRESS], raw)
+
+
+def _outbound(robot) -> OutboundMail:
+    with robot.sessions() as session:
+        return session.scalars(select(OutboundMail)).one()
+
+
+def test_relay_down_for_an_hour_delays_the_ack_and_loses_nothing(robot, gateway, sink, clock, redis):
+    """R1, RELIABILITY §3: retries with growing pauses, then exactly one acknowledgement."""
+    live_port = robot.settings.outbound_smtp_port
+    robot.settings.outbound_smtp_port = free_port()  # nothing listens there
+    _send(gateway, customer_mail())
+    run_jobs(robot)
+    mail = _outbound(robot)
+    assert (mail.status, mail.attempts) == ("pending", 1)
+    assert mail.next_attempt_at == clock.now() + timedelta(seconds=30)
+    assert mail.last_error
+
+    # The retry is scheduled in RQ (not run yet: its time has not come).
+    scheduled = robot.dispatcher.queue.scheduled_job_registry.get_job_ids()
+    assert scheduled == [f"deliver-{mail.id}-1"]
+
+    # Each further failure waits longer.
+    pauses = []
+    for _ in range(4):
+        clock.moment = _outbound(robot).next_attempt_at
+        reconcile(robot)
+        run_jobs(robot)
+        pauses.append(_outbound(robot).next_attempt_at - clock.now())
+    assert pauses == [timedelta(seconds=60), timedelta(seconds=120), timedelta(seconds=240), timedelta(seconds=480)]
+
+    # While the retry waits in RQ, the reconciler leaves it alone.
+    assert reconcile(robot).deliver == 0
+    # An hour later the relay is back — and Redis, restarted, is empty: the reconciler finds the
+    # mail due in the database, and it goes out once.
+    robot.settings.outbound_smtp_port = live_port
+    clock.advance(timedelta(hours=1))
+    redis.flushdb()
+    assert reconcile(robot).deliver == 1
+    run_jobs(robot)
+    assert len(sink.wait_for(1)) == 1
+    mail = _outbound(robot)
+    assert (mail.status, mail.attempts) == ("sent", 6)
+    assert reconcile(robot).deliver == 0
+
+
+def test_relay_refusing_the_recipient_marks_the_mail_failed(robot, gateway, sink):
+    sink.refuse_with = "550 5.1.1 No such user"
+    _send(gateway, customer_mail())
+    run_jobs(robot)
+    mail = _outbound(robot)
+    assert mail.status == "failed"
+    assert "550" in mail.last_error
+    with robot.sessions() as session:
+        assert "mail_failed" in session.scalars(select(Event.action)).all()
+
+
+def test_redis_emptied_before_the_worker_ran_loses_nothing(robot, gateway, sink, clock, redis):
+    """RELIABILITY §3: nothing due lives only in Redis."""
+    _send(gateway, customer_mail())
+    redis.flushdb()
+    run_jobs(robot)
+    assert sink.received == []
+    clock.advance(timedelta(minutes=1))  # past the grace an intake has to enqueue
+    assert reconcile(robot).process == 1
+    run_jobs(robot)
+    assert len(sink.wait_for(1)) == 1
+
+
+def test_redis_down_at_intake_still_accepts_the_message(robot, gateway, sink, clock, tmp_path):
+    """The database is the system of record: a dead Redis does not make the gateway refuse mail."""
+    live = robot.dispatcher
+    robot.dispatcher = Dispatcher(f"unix://{tmp_path}/no-redis.sock", live.queue_name)
+    _send(gateway, customer_mail())
+    with robot.sessions() as session:
+        assert session.scalars(select(RawMessage.status)).one() == "received"
+    robot.dispatcher = live
+    clock.advance(timedelta(minutes=1))
+    reconcile(robot)
+    run_jobs(robot)
+    assert len(sink.wait_for(1)) == 1
+
+
+def test_reconciler_leaves_queued_jobs_alone(robot, gateway, clock):
+    """A message whose job is still queued is not enqueued twice."""
+    _send(gateway, customer_mail())
+    clock.advance(timedelta(minutes=1))
+    assert reconcile(robot).process == 0
+    assert robot.dispatcher.queue.count == 1
+
+
+def test_worker_killed_mid_send_gives_exactly_one_ack(robot, gateway, sink, clock, settings):
+    """RELIABILITY: `kill -9` of a worker mid-job, then recovery → exactly one acknowledgement."""
+    sink.hold = threading.Event()
+    _send(gateway, customer_mail())
+    worker = subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst"],
+                              env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert sink.holding.wait(timeout=30), "the worker never reached the relay"
+        worker.send_signal(signal.SIGKILL)
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    sink.hold.set()
+    mail = _outbound(robot)
+    assert (mail.status, mail.attempts) == ("pending", 1)  # claimed by the dead worker
+
+    # Once the dead worker's lease has run out, the reconciler hands the mail to a live worker.
+    clock.moment = datetime.now(timezone.utc) + timedelta(minutes=10)
+    assert reconcile(robot).deliver == 1
+    run_jobs(robot)
+    assert len(sink.wait_for(1)) == 1
+    assert _outbound(robot).status == "sent"
+    with robot.sessions() as session:
+        assert len(session.scalars(select(Appeal)).all()) == 1
+
+
+def test_registration_numbers_unique_under_20_concurrent_sessions(robot, gateway, sink, settings):
+    """R19: one journal; 20 SMTP sessions at once and two worker processes → 20 distinct numbers."""
+    raws = [customer_mail(message_id=f"<c{i}@example.ru>", body=f"Нет света, дом {i}") for i in range(20)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(lambda raw: _send(gateway, raw), raws))
+    workers = [subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst"],
+                                env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+               for _ in range(2)]
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=120)
+        assert worker.returncode == 0, stderr.decode()[-2000:]
+    with robot.sessions() as session:
+        numbers = session.scalars(select(Appeal.number)).all()
+    assert sorted(numbers) == [f"2026-{n:06d}" for n in range(1, 21)]
+    assert len(sink.wait_for(20)) == 20
