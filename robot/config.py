@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
     smtp_hostname: str = Field("mailrobot.local", description="Name the gateway announces in its banner.")
     max_message_size: int = Field(25 * 1024 * 1024, description="Larger messages get 552 after DATA.")
+    min_free_disk_mb: int = Field(
+        200, description="Below this much free space in the data dir the gateway answers 452 at MAIL FROM."
+    )
     accept: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Recipient addresses or domains accepted (comma-separated); others get 550 at RCPT. "

@@ -50,6 +50,17 @@ def test_accepted_by_domain_or_full_address(robot, gateway):
         assert client.rcpt("Anyone@OmskEnergo.Example")[0] == 250
 
 
+def test_nearly_full_disk_gets_452_at_mail_from(robot, gateway):
+    """RELIABILITY: low disk → a temporary refusal before the client sends any data."""
+    robot.settings.min_free_disk_mb = 10**12
+    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
+        client.ehlo()
+        code, reply = client.mail("ivanov@example.ru")
+    assert code == 452
+    assert reply.startswith(b"4.3.1")
+    assert _count(robot) == 0
+
+
 def test_oversize_message_gets_552_and_is_not_stored(robot, gateway):
     robot.settings.max_message_size = 10_000  # read for each new connection
     big = customer_mail(body="свет " * 10_000)

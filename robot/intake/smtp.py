@@ -1,6 +1,7 @@
 """The SMTP gateway (aiosmtpd): 250 only after the raw message is committed.
 
 Status codes are the promise we make to the sending MTA:
+- 452 at MAIL FROM while the disk is nearly full;
 - 550 at RCPT for an address we do not serve;
 - 552 for a message over the size limit (aiosmtpd answers it after the final dot);
 - 451 4.3.0 when storage fails, never a 5xx, so the sender keeps the message and retries;
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -46,6 +48,18 @@ class Gateway:
         address = address.lower().strip()
         domain = address.rpartition("@")[2]
         return address in self.accepted or domain in self.accepted
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:
+        # Postfix's habit: refuse new mail politely while the disk is nearly full, before any DATA.
+        data_dir = self.robot.settings.data_dir
+        free_mb = shutil.disk_usage(data_dir if data_dir.exists() else ".").free // (1024 * 1024)
+        if free_mb < self.robot.settings.min_free_disk_mb:
+            log.error("only %s MB free in %s; refusing new mail with 452", free_mb, data_dir)
+            return "452 4.3.1 Insufficient system storage, please try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
