@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -13,7 +14,8 @@ from robot.clock import Clock, SystemClock
 from robot.config import Settings
 from robot.deadlines.calendar import WorkCalendar
 from robot.dispatch import Dispatcher
-from robot.storage.db import make_engine, make_session_factory
+from robot.mail.relay import Relay
+from robot.storage.db import Database, make_engine
 from robot.templating import make_environment
 
 
@@ -27,8 +29,17 @@ class Robot:
         return make_engine(self.settings.effective_database_url, busy_timeout_ms=self.settings.db_busy_timeout_ms)
 
     @cached_property
+    def database(self) -> Database:
+        return Database(self.engine, self.settings.db_busy_timeout_ms)
+
+    @property
     def sessions(self) -> sessionmaker[Session]:
-        return make_session_factory(self.engine)
+        """Sessions for reading; write through :meth:`unit_of_work`."""
+        return self.database.sessions
+
+    def unit_of_work(self) -> AbstractContextManager[Session]:
+        """One write transaction, committed as a whole or not at all."""
+        return self.database.unit_of_work()
 
     @cached_property
     def calendar(self) -> WorkCalendar:
@@ -48,6 +59,16 @@ class Robot:
     def signing_key(self) -> bytes:
         return self.settings.signing_key()
 
+    @cached_property
+    def relay(self) -> Relay:
+        settings = self.settings
+        if not settings.outbound_smtp_host:
+            raise RuntimeError("no outgoing relay configured (MAILROBOT_OUTBOUND_SMTP_HOST)")
+        return Relay(settings.outbound_smtp_host, settings.outbound_smtp_port,
+                     local_hostname=settings.smtp_hostname, timeout_s=settings.outbound_timeout_s)
+
     def close(self) -> None:
+        if "relay" in self.__dict__:
+            self.relay.close()
         if "engine" in self.__dict__:
             self.engine.dispose()

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from robot.dispatch import Dispatcher
 from robot.reconcile import reconcile
 from robot.storage.models import Appeal, Event, OutboundMail, RawMessage
-from tests.conftest import ROBOT_ADDRESS, customer_mail, free_port, run_jobs, settings_env
+from aiosmtpd.controller import Controller
+
+from tests.conftest import ROBOT_ADDRESS, Sink, customer_mail, free_port, run_jobs, settings_env
 
 
 def _send(gateway, raw: bytes) -> None:
@@ -30,8 +32,8 @@ def _outbound(robot) -> OutboundMail:
 
 def test_relay_down_for_an_hour_delays_the_ack_and_loses_nothing(robot, gateway, sink, clock, redis):
     """R1, RELIABILITY §3: retries with growing pauses, then exactly one acknowledgement."""
-    live_port = robot.settings.outbound_smtp_port
-    robot.settings.outbound_smtp_port = free_port()  # nothing listens there
+    relay_port = free_port()  # nothing listens there yet
+    robot.settings.outbound_smtp_port = relay_port
     _send(gateway, customer_mail())
     run_jobs(robot)
     mail = _outbound(robot)
@@ -56,12 +58,17 @@ def test_relay_down_for_an_hour_delays_the_ack_and_loses_nothing(robot, gateway,
     assert reconcile(robot).deliver == 0
     # An hour later the relay is back — and Redis, restarted, is empty: the reconciler finds the
     # mail due in the database, and it goes out once.
-    robot.settings.outbound_smtp_port = live_port
-    clock.advance(timedelta(hours=1))
-    redis.flushdb()
-    assert reconcile(robot).deliver == 1
-    run_jobs(robot)
-    assert len(sink.wait_for(1)) == 1
+    relay = Sink("127.0.0.1", relay_port)
+    controller = Controller(relay, hostname=relay.host, port=relay.port, decode_data=False)
+    controller.start()
+    try:
+        clock.advance(timedelta(hours=1))
+        redis.flushdb()
+        assert reconcile(robot).deliver == 1
+        run_jobs(robot)
+        assert len(relay.wait_for(1)) == 1
+    finally:
+        controller.stop()
     mail = _outbound(robot)
     assert (mail.status, mail.attempts) == ("sent", 6)
     assert reconcile(robot).deliver == 0

@@ -91,8 +91,8 @@ def test_lines_longer_than_rfc5321_limit_are_accepted(robot, gateway):
 def test_storage_failure_answers_451_and_writes_nothing(robot, gateway):
     """RELIABILITY §1: a locked database is a temporary failure, never a 5xx, never half a row."""
     robot.settings.db_busy_timeout_ms = 200
-    robot.__dict__.pop("engine", None)
-    robot.__dict__.pop("sessions", None)
+    for built in ("engine", "database"):
+        robot.__dict__.pop(built, None)
     blocker = sqlite3.connect(robot.settings.data_dir / "mailrobot.db", isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:

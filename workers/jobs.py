@@ -14,7 +14,7 @@ def process_message(raw_id: int) -> str:
     if outbound_id is None:
         return "processed"
     # Deliver the acknowledgement right away, in this job: the Standard gives us one minute.
-    return deliver(robot, outbound_id)
+    return deliver(robot, outbound_id, claimed=True)
 
 
 def deliver_mail(outbound_id: int) -> str:

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from robot.app import Robot
 from robot.dispatch import PROCESS_MESSAGE
 from robot.mail.parse import content_fingerprint, sniff_message_id
-from robot.storage.db import unit_of_work
 from robot.storage.models import Event, RawMessage
 
 log = logging.getLogger("robot.intake")
@@ -42,7 +41,7 @@ def accept(
     message_id = sniff_message_id(raw)
     key = dedupe_key(message_id, raw)
     try:
-        with unit_of_work(robot.sessions) as session:
+        with robot.unit_of_work() as session:
             existing = session.scalar(select(RawMessage.id).where(RawMessage.dedupe_key == key))
             if existing is not None:
                 log.info("duplicate delivery of raw message %s (message-id %s)", existing, message_id)
@@ -67,7 +66,7 @@ def accept(
             raw_id = row.id
     except IntegrityError:
         # Two concurrent deliveries of the same message: the other one committed first.
-        with unit_of_work(robot.sessions) as session:
+        with robot.unit_of_work() as session:
             existing = session.scalar(select(RawMessage.id).where(RawMessage.dedupe_key == key))
         if existing is None:
             raise

@@ -18,7 +18,6 @@ from sqlalchemy import update
 
 from robot.app import Robot
 from robot.dispatch import DELIVER_MAIL
-from robot.storage.db import unit_of_work
 from robot.storage.models import Event, OutboundMail
 
 log = logging.getLogger("robot.mail.deliver")
@@ -43,18 +42,25 @@ class PermanentFailure(Exception):
     """The relay refused the message for good (5xx)."""
 
 
-def deliver(robot: Robot, outbound_id: int) -> str:
-    """Try to deliver one outgoing mail now. Returns what happened: sent|retry|failed|skipped."""
+def deliver(robot: Robot, outbound_id: int, *, claimed: bool = False) -> str:
+    """Try to deliver one outgoing mail now. Returns what happened: sent|retry|failed|skipped.
+
+    ``claimed``: the caller already holds the claim (the mail was stored claimed).
+    """
     now = robot.clock.now()
-    with unit_of_work(robot.sessions) as session:
-        claimed = session.execute(
-            update(OutboundMail)
-            .where(OutboundMail.id == outbound_id, OutboundMail.status == "pending",
-                   OutboundMail.next_attempt_at <= now)
-            .values(next_attempt_at=now + LEASE, attempts=OutboundMail.attempts + 1)
-        ).rowcount
-        mail = session.get(OutboundMail, outbound_id) if claimed else None
-    if mail is None:
+    if claimed:
+        with robot.sessions() as session:
+            mail = session.get(OutboundMail, outbound_id)
+    else:
+        with robot.unit_of_work() as session:
+            taken = session.execute(
+                update(OutboundMail)
+                .where(OutboundMail.id == outbound_id, OutboundMail.status == "pending",
+                       OutboundMail.next_attempt_at <= now)
+                .values(next_attempt_at=now + LEASE, attempts=OutboundMail.attempts + 1)
+            ).rowcount
+            mail = session.get(OutboundMail, outbound_id) if taken else None
+    if mail is None or mail.status != "pending":
         return "skipped"
 
     try:
@@ -65,7 +71,7 @@ def deliver(robot: Robot, outbound_id: int) -> str:
         if now - mail.created_at > GIVE_UP_AFTER:
             return _finish(robot, mail, "failed", f"gave up after {mail.attempts} tries: {error}")
         retry_at = now + backoff(mail.attempts)
-        with unit_of_work(robot.sessions) as session:
+        with robot.unit_of_work() as session:
             session.execute(update(OutboundMail).where(OutboundMail.id == mail.id)
                             .values(next_attempt_at=retry_at, last_error=str(error)[:1000]))
         log.warning("delivery of outbound %s failed (try %s), next at %s: %s", mail.id, mail.attempts,
@@ -77,7 +83,7 @@ def deliver(robot: Robot, outbound_id: int) -> str:
 
 def _finish(robot: Robot, mail: OutboundMail, status: str, error: str | None) -> str:
     now = robot.clock.now()
-    with unit_of_work(robot.sessions) as session:
+    with robot.unit_of_work() as session:
         session.execute(update(OutboundMail).where(OutboundMail.id == mail.id)
                         .values(status=status, sent_at=now if status == "sent" else None, last_error=error))
         session.add(Event(appeal_id=mail.appeal_id, at=now, actor="robot", action=f"mail_{status}",
@@ -88,14 +94,11 @@ def _finish(robot: Robot, mail: OutboundMail, status: str, error: str | None) ->
 
 
 def _send(robot: Robot, mail: OutboundMail) -> None:
-    settings = robot.settings
-    if not settings.outbound_smtp_host:
+    if not robot.settings.outbound_smtp_host:
         _write_outbox(robot, mail)
         return
     try:
-        with smtplib.SMTP(settings.outbound_smtp_host, settings.outbound_smtp_port,
-                          local_hostname=settings.smtp_hostname, timeout=settings.outbound_timeout_s) as relay:
-            relay.sendmail(mail.mail_from, [mail.rcpt_to], mail.raw)
+        robot.relay.send(mail.mail_from, mail.rcpt_to, mail.raw)
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):

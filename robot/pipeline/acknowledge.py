@@ -8,13 +8,20 @@ from sqlalchemy.orm import Session
 
 from robot.app import Robot
 from robot.mail.compose import Envelope, compose
+from robot.mail.deliver import LEASE
 from robot.mail.parse import ParsedMail
 from robot.mail.tokens import make_message_id
 from robot.storage.models import Appeal, Event, Message, OutboundMail
 
 
-def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail) -> OutboundMail:
-    """Render the acknowledgement of ``appeal`` and store it as mail due for delivery now."""
+def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail, *, claim: bool = False,
+                ) -> OutboundMail:
+    """Render the acknowledgement of ``appeal`` and store it as mail due for delivery now.
+
+    With ``claim`` the mail is stored already claimed by the caller, who delivers it right after
+    the commit (saving a transaction); should the caller die, the claim's lease runs out and the
+    reconciler hands the mail to another worker.
+    """
     settings = robot.settings
     now = robot.clock.now()
     domain = settings.mail_from.rpartition("@")[2] or settings.smtp_hostname
@@ -44,7 +51,8 @@ def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
         mail_from=settings.mail_from,
         rcpt_to=envelope.to_addr,
         raw=msg.as_bytes(policy=policy.SMTP),
-        next_attempt_at=now,
+        attempts=1 if claim else 0,
+        next_attempt_at=now + LEASE if claim else now,
     )
     session.add(outbound)
     session.flush()

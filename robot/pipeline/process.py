@@ -1,68 +1,99 @@
 """Turn one stored raw message into a registered, acknowledged appeal — or a quarantine entry.
 
-One unit of work: everything below commits together or not at all. The job that calls this may
-run twice (RQ runs jobs at least once); the status check at the top makes the second run a no-op.
+Reading, parsing and classifying happen before the write transaction, so the database's single
+writer is held only for the registration itself. The job that calls this may run twice (RQ runs
+jobs at least once); the status check inside the write transaction makes a second run a no-op.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from classifiers import classify
+from classifiers import Classification, classify
 from robot.app import Robot
 from robot.deadlines.limits import due_at
 from robot.mail.loops import automatic_reason
 from robot.mail.parse import ParsedMail, parse
 from robot.pipeline.acknowledge import acknowledge
 from robot.pipeline.register import next_number
-from robot.storage.db import unit_of_work
 from robot.storage.models import Appeal, Attachment, Event, Message, RawMessage
 
 log = logging.getLogger("robot.pipeline")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Everything decided about a message before the write transaction."""
+
+    mail: ParsedMail
+    automatic: str | None
+    classification: Classification | None
+    due_at: datetime | None
+
+
 def process_raw(robot: Robot, raw_id: int) -> int | None:
-    """Process raw message ``raw_id``; returns the id of mail to deliver now, if any."""
-    with unit_of_work(robot.sessions) as session:
+    """Process raw message ``raw_id``; returns the id of mail claimed for delivery now, if any."""
+    with robot.sessions() as session:
         raw = session.get(RawMessage, raw_id)
         if raw is None or raw.status != "received":
             return None
+    try:
+        prepared = _prepare(robot, raw)
+    except Exception as error:
+        _quarantine(robot, raw_id, error)
+        return None
+    with robot.unit_of_work() as session:
+        raw = session.get(RawMessage, raw_id)
+        if raw is None or raw.status != "received":
+            return None  # another run of this job got here first
         raw.attempts += 1
         try:
             with session.begin_nested():
-                return _process(robot, session, raw)
+                return _record(robot, session, raw, prepared)
         except SQLAlchemyError:
             raise  # storage trouble is temporary: the job fails and is retried
         except Exception as error:
-            _quarantine(robot, session, raw, error)
-            return None
+            error_text = _describe(error)
+    _quarantine(robot, raw_id, error, error_text)
+    return None
 
 
-def _process(robot: Robot, session: Session, raw: RawMessage) -> int | None:
-    now = robot.clock.now()
+def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
     mail = parse(raw.raw)
     reason = automatic_reason(mail, raw.mail_from)
     if reason is not None:
+        return Prepared(mail, reason, None, None)
+    result = classify(mail.subject, mail.text)
+    return Prepared(mail, None, result, due_at(robot.calendar, raw.received_at, result.kind))
+
+
+def _record(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared) -> int | None:
+    now = robot.clock.now()
+    if prepared.automatic is not None:
         # Kept, visible, never answered: answering automatic mail is how loops start.
-        raw.status, raw.error, raw.processed_at = "automatic", reason, now
-        session.add(Event(raw_message_id=raw.id, at=now, actor="robot", action="automatic", detail={"reason": reason}))
-        log.info("raw message %s is automatic (%s); not registered", raw.id, reason)
+        raw.status, raw.error, raw.processed_at = "automatic", prepared.automatic, now
+        session.add(Event(raw_message_id=raw.id, at=now, actor="robot", action="automatic",
+                          detail={"reason": prepared.automatic}))
+        log.info("raw message %s is automatic (%s); not registered", raw.id, prepared.automatic)
         return None
 
-    appeal = _register(robot, session, raw, mail)
+    appeal = _register(robot, session, raw, prepared)
     raw.status, raw.processed_at, raw.appeal_id = "processed", now, appeal.id
     if not appeal.customer_email:
         session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="no_reply_address", detail={}))
         return None
-    return acknowledge(robot, session, appeal, mail).id
+    return acknowledge(robot, session, appeal, prepared.mail, claim=True).id
 
 
-def _register(robot: Robot, session: Session, raw: RawMessage, mail: ParsedMail) -> Appeal:
-    result = classify(mail.subject, mail.text)
+def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared) -> Appeal:
+    mail, result = prepared.mail, prepared.classification
+    assert result is not None and prepared.due_at is not None
     registered_at = raw.received_at
     year = registered_at.astimezone(robot.settings.tz).year
     seq, number = next_number(session, year)
@@ -72,7 +103,7 @@ def _register(robot: Robot, session: Session, raw: RawMessage, mail: ParsedMail)
         seq=seq,
         channel=raw.channel,
         registered_at=registered_at,
-        due_at=due_at(robot.calendar, registered_at, result.kind),
+        due_at=prepared.due_at,
         kind=result.kind,
         kind_confidence=result.kind_confidence,
         classification=result.as_dict(),
@@ -110,17 +141,26 @@ def _plausible(address: str | None) -> str | None:
     return None
 
 
-def _quarantine(robot: Robot, session: Session, raw: RawMessage, error: Exception) -> None:
-    now = robot.clock.now()
-    detail = "".join(traceback.format_exception_only(error)).strip()
-    raw.status, raw.error, raw.processed_at = "quarantined", detail, now
-    session.add(Event(raw_message_id=raw.id, at=now, actor="robot", action="quarantined", detail={"error": detail}))
-    log.error("raw message %s quarantined: %s", raw.id, detail, exc_info=error)
+def _describe(error: Exception) -> str:
+    return "".join(traceback.format_exception_only(error)).strip()
+
+
+def _quarantine(robot: Robot, raw_id: int, error: Exception, detail: str | None = None) -> None:
+    detail = detail or _describe(error)
+    log.error("raw message %s quarantined: %s", raw_id, detail, exc_info=error)
+    with robot.unit_of_work() as session:
+        raw = session.get(RawMessage, raw_id)
+        if raw is None or raw.status != "received":
+            return
+        now = robot.clock.now()
+        raw.status, raw.error, raw.processed_at = "quarantined", detail, now
+        session.add(Event(raw_message_id=raw.id, at=now, actor="robot", action="quarantined",
+                          detail={"error": detail}))
 
 
 def retry_quarantined(robot: Robot, raw_id: int, actor: str) -> bool:
     """Put a quarantined message back in line (a human asked for it). Returns False if it is not quarantined."""
-    with unit_of_work(robot.sessions) as session:
+    with robot.unit_of_work() as session:
         raw = session.get(RawMessage, raw_id)
         if raw is None or raw.status != "quarantined":
             return False

@@ -1,17 +1,30 @@
 """Engines, sessions and units of work.
 
 SQLite is the embedded default: WAL journal, ``synchronous=FULL`` so that a commit is on disk
-before we say "accepted", and ``BEGIN IMMEDIATE`` so that two writers queue on the lock instead
-of failing mid-transaction when one upgrades a read lock. PostgreSQL needs none of this.
+before we say "accepted". SQLite has one writer at a time, and its own busy handler waits by
+sleeping (1, 2, 5, 10 … ms), which idles the database under contention; so writers of one SQLite
+file queue on a lock of ours instead (threads and processes alike), which hands over at once.
+PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+#: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
+_IMMEDIATE = "mailrobot_immediate"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) -> Engine:
@@ -40,22 +53,77 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front, so a transaction never fails half-way when it
+        # upgrades from reading to writing; readers never block anyone in WAL mode.
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+class WriteLock:
+    """Serialises the writers of one SQLite file across threads and processes.
+
+    A thread lock for the threads of this process, then ``flock`` on a file beside the database
+    for the other processes; the kernel releases it if a process dies holding it.
+    """
+
+    def __init__(self, path: Path, timeout_s: float) -> None:
+        self.path = path
+        self.timeout_s = timeout_s
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        deadline = time.monotonic() + self.timeout_s
+        if not self._threads.acquire(timeout=self.timeout_s):
+            raise OperationalError("write lock", {}, TimeoutError("database write lock busy"))
+        try:
+            fd = self._file()
+            pause = 0.0002
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as error:
+                    if error.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                        raise OperationalError("write lock", {}, error) from error
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.002)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
 
 
-@contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+class Database:
+    """Sessions for reading, and units of work for writing, on one engine."""
+
+    def __init__(self, engine: Engine, busy_timeout_ms: int) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writer_sessions = sessionmaker(engine.execution_options(**{_IMMEDIATE: True}), expire_on_commit=False)
+        url = make_url(str(engine.url))
+        self.write_lock: WriteLock | None = None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            self.write_lock = WriteLock(Path(f"{url.database}.writelock"), busy_timeout_ms / 1000)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self.write_lock.held() if self.write_lock else nullcontext():
+            session = self._writer_sessions()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
