@@ -1,15 +1,28 @@
-"""Compose the robot's outgoing mail from templates: text and HTML parts, threading, loop guards."""
+"""Compose the robot's outgoing mail from templates: text and HTML parts, threading, loop guards.
+
+Built with the stdlib's classic MIME classes (``compat32``): the modern policy refolds every
+header through its parser when serialising, which cost more than everything else the robot does
+for a message. Values that came from outside are stripped of line breaks before they reach a
+header (RELIABILITY §6).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.charset import BASE64, QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
 from typing import Any
 
 from jinja2 import Environment
+
+_UTF8_BODY = Charset("utf-8")
+_UTF8_BODY.body_encoding = BASE64
+_UTF8_HEADER = Charset("utf-8")
+_UTF8_HEADER.header_encoding = QP
 
 
 @dataclass(frozen=True)
@@ -24,37 +37,38 @@ class Envelope:
     references: tuple[str, ...] = ()
 
 
-def compose(env: Environment, template: str, envelope: Envelope, context: dict[str, Any]) -> EmailMessage:
+@dataclass(frozen=True)
+class Composed:
+    raw: bytes
+    subject: str
+    text: str
+
+
+def compose(env: Environment, template: str, envelope: Envelope, context: dict[str, Any]) -> Composed:
     """Render ``mail/{template}.subject|txt|html.j2`` into a multipart/alternative message."""
-    subject = env.get_template(f"mail/{template}.subject.j2").render(context)
+    subject = _one_line(env.get_template(f"mail/{template}.subject.j2").render(context))
     text = env.get_template(f"mail/{template}.txt.j2").render(context)
     html = env.get_template(f"mail/{template}.html.j2").render(context)
 
-    msg = EmailMessage()
-    msg["From"] = Address(envelope.from_name, addr_spec=envelope.mail_from)
-    msg["To"] = _address(envelope.to_name, envelope.to_addr)
-    # Subjects come partly from the customer; the header registry refuses CR/LF, and we strip them
-    # before that so a hostile subject cannot even make composing fail.
-    msg["Subject"] = " ".join(subject.split())
+    msg = MIMEMultipart("alternative")
+    msg["From"] = formataddr((_one_line(envelope.from_name), envelope.mail_from), charset="utf-8")
+    msg["To"] = formataddr((_one_line(envelope.to_name or ""), _one_line(envelope.to_addr)), charset="utf-8")
+    msg["Subject"] = Header(subject, _UTF8_HEADER) if not subject.isascii() else subject
     msg["Date"] = format_datetime(envelope.date)
     msg["Message-ID"] = envelope.message_id
     if envelope.in_reply_to:
-        msg["In-Reply-To"] = envelope.in_reply_to
+        msg["In-Reply-To"] = _one_line(envelope.in_reply_to)
     references = [*envelope.references, *([envelope.in_reply_to] if envelope.in_reply_to else [])]
     if references:
-        msg["References"] = " ".join(dict.fromkeys(references))
+        msg["References"] = _one_line(" ".join(dict.fromkeys(references)))
     # RFC 3834: mark every automatic message so that well-behaved responders do not answer it.
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    return msg
+    msg.attach(MIMEText(text, "plain", _UTF8_BODY))
+    msg.attach(MIMEText(html, "html", _UTF8_BODY))
+    raw = msg.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return Composed(raw=raw, subject=subject, text=text)
 
 
-def _address(name: str | None, addr: str) -> Address | str:
-    clean = " ".join((name or "").split())
-    try:
-        return Address(clean, addr_spec=addr)
-    except (ValueError, IndexError):
-        # An address the header registry cannot hold as a mailbox: send to the bare address.
-        return addr
+def _one_line(value: str) -> str:
+    return " ".join(value.split())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email import policy
-
 from sqlalchemy.orm import Session
 
 from robot.app import Robot
@@ -42,7 +40,7 @@ def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
         "customer_name": appeal.customer_name,
         "customer_subject": appeal.subject,
     }
-    msg = compose(robot.templates, "ack", envelope, context)
+    composed = compose(robot.templates, "ack", envelope, context)
     outbound = OutboundMail(
         appeal_id=appeal.id,
         purpose="ack",
@@ -50,7 +48,7 @@ def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
         message_id=envelope.message_id,
         mail_from=settings.mail_from,
         rcpt_to=envelope.to_addr,
-        raw=msg.as_bytes(policy=policy.SMTP),
+        raw=composed.raw,
         attempts=1 if claim else 0,
         next_attempt_at=now + LEASE if claim else now,
     )
@@ -58,8 +56,8 @@ def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
     session.flush()
     session.add(Message(
         appeal_id=appeal.id, direction="out", created_at=now, outbound_id=outbound.id,
-        message_id=envelope.message_id, sender=settings.mail_from, subject=str(msg["Subject"]),
-        text=msg.get_body(("plain",)).get_content(),
+        message_id=envelope.message_id, sender=settings.mail_from, subject=composed.subject,
+        text=composed.text,
     ))
     session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="ack_queued",
                       detail={"outbound_id": outbound.id, "to": envelope.to_addr}))
