@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import smtplib
 import subprocess
 import sys
@@ -161,3 +162,33 @@ def test_registration_numbers_unique_under_20_concurrent_sessions(robot, gateway
         numbers = session.scalars(select(Appeal.number)).all()
     assert sorted(numbers) == [f"2026-{n:06d}" for n in range(1, 21)]
     assert len(sink.wait_for(20)) == 20
+
+
+def test_scheduler_enqueues_the_reconciler_at_once_and_once_per_period(robot):
+    """The reconciler runs at start-up and then every minute; two schedulers still give one job."""
+    from robot.dispatch import run_periodic
+
+    stop = threading.Event()
+    threads = [threading.Thread(target=run_periodic, args=(robot.dispatcher, stop), kwargs={"every_s": 3600})
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    jobs = robot.dispatcher.queue.get_jobs()
+    assert [job.func_name for job in jobs] == ["workers.jobs.reconcile"]
+
+
+def test_relay_connection_is_kept_and_replaced_when_the_relay_restarts(robot, gateway, sink, clock):
+    """One connection serves many acknowledgements; a relay restart costs nothing but a reconnect."""
+    _send(gateway, customer_mail(message_id="<one@example.ru>"))
+    run_jobs(robot)
+    assert len(sink.wait_for(1)) == 1
+    # The relay restarts: the kept connection is dead, and the next delivery must notice.
+    robot.relay._client.sock.shutdown(socket.SHUT_RDWR)  # what a relay restart does to our end
+    _send(gateway, customer_mail(message_id="<two@example.ru>"))
+    run_jobs(robot)
+    assert len(sink.wait_for(2)) == 2
+    with robot.sessions() as session:
+        assert session.scalars(select(OutboundMail.status)).all() == ["sent", "sent"]

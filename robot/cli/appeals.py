@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from robot.app import Robot
 from robot.config import Settings
-from robot.storage.models import Appeal, Message, OutboundMail
 
+if TYPE_CHECKING:
+    from robot.storage.models import Appeal, Message, OutboundMail
+
+# Heavy imports (SQLAlchemy, the models) happen inside the commands: `mailrobot up`, which only
+# supervises, loads this module too and should stay small.
 app = typer.Typer(help="The journal of appeals.", no_args_is_help=True)
 
 
@@ -37,6 +38,11 @@ def list_appeals(
     limit: int = 100,
 ) -> None:
     """List appeals, newest first."""
+    from sqlalchemy import select
+
+    from robot.app import Robot
+    from robot.storage.models import Appeal
+
     robot = Robot(Settings.load())
     query = select(Appeal).order_by(Appeal.id.desc()).limit(limit)
     if status:
@@ -54,6 +60,12 @@ def list_appeals(
 @app.command("show")
 def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """One appeal with its customer, due date, messages in both directions and history."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from robot.app import Robot
+    from robot.storage.models import Appeal, Message, OutboundMail
+
     robot = Robot(Settings.load())
     with robot.sessions() as session:
         appeal = session.scalar(

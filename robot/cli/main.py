@@ -13,7 +13,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from robot.app import Robot
 from robot.cli import appeals as appeals_cli
 from robot.cli import quarantine as quarantine_cli
 from robot.config import Settings
@@ -54,6 +53,7 @@ def up() -> None:
 @app.command()
 def smtp() -> None:
     """Run the SMTP gateway alone."""
+    from robot.app import Robot
     from robot.intake.smtp import GatewayController
 
     _logging()
@@ -73,20 +73,31 @@ def smtp() -> None:
 @app.command()
 def worker(burst: Annotated[bool, typer.Option(help="Exit when the queue is empty.")] = False) -> None:
     """Run one RQ worker (with the RQ scheduler) for the robot's queue."""
+    from robot.app import Robot
+
     _logging()
     _worker_entry().run_worker(Robot(Settings.load()), burst=burst)
 
 
 @app.command()
 def cron() -> None:
-    """Run the periodic scheduler (the reconciler every minute)."""
+    """Run the periodic scheduler alone (the reconciler every minute); `up` runs it itself."""
+    from robot.dispatch import Dispatcher, run_periodic
+
     _logging()
-    _worker_entry().run_cron(Robot(Settings.load()))
+    settings = Settings.load()
+    if not settings.redis_url:
+        raise typer.BadParameter("MAILROBOT_REDIS_URL must be set for `mailrobot cron`")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run_periodic(Dispatcher(settings.redis_url, settings.queue_name), stop)
 
 
 @app.command()
 def reconcile() -> None:
     """Re-enqueue everything the database says is due and Redis does not hold."""
+    from robot.app import Robot
     from robot.reconcile import reconcile as run
 
     done = run(Robot(Settings.load()))
@@ -140,6 +151,7 @@ def deadline(
     kind: Annotated[str, typer.Option(help="question | application | complaint")],
 ) -> None:
     """Print the due moment of an appeal in ISO 8601 with its offset."""
+    from robot.app import Robot
     from robot.deadlines.limits import ANSWER_LIMITS, due_at
 
     if kind not in ANSWER_LIMITS:

@@ -6,19 +6,21 @@ import json
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
-from robot.app import Robot
 from robot.config import Settings
-from robot.dispatch import PROCESS_MESSAGE
-from robot.pipeline.process import retry_quarantined
-from robot.storage.models import RawMessage
 
+# Heavy imports happen inside the commands, as in robot.cli.appeals.
 app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=True)
 
 
 @app.command("list")
 def list_quarantined(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List quarantined messages with the error that stopped each."""
+    from sqlalchemy import select
+
+    from robot.app import Robot
+    from robot.storage.models import RawMessage
+
     robot = Robot(Settings.load())
     with robot.sessions() as session:
         rows = [{"id": r.id, "received_at": r.received_at.isoformat(), "mail_from": r.mail_from,
@@ -35,6 +37,10 @@ def list_quarantined(as_json: Annotated[bool, typer.Option("--json")] = False) -
 @app.command("retry")
 def retry(raw_id: int) -> None:
     """Process a quarantined message again (after a fix)."""
+    from robot.app import Robot
+    from robot.dispatch import PROCESS_MESSAGE
+    from robot.pipeline.process import retry_quarantined
+
     robot = Robot(Settings.load())
     if not retry_quarantined(robot, raw_id, actor="cli"):
         typer.echo(f"raw message {raw_id} is not in quarantine", err=True)

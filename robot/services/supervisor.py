@@ -1,7 +1,8 @@
 """`mailrobot up`: the whole single-machine system in the foreground.
 
-A local redis-server (unless a Redis URL is set), the SMTP gateway, the scheduler and N workers,
-each a child process running `mailrobot <part>`, so the same parts run alone on other machines.
+A local redis-server (unless a Redis URL is set), the SMTP gateway and N workers, each a child
+process running `mailrobot <part>`, so the same parts run alone on other machines; the scheduler
+(`mailrobot cron` on its own) runs as a thread of this process.
 A child that dies is restarted; Ctrl-C or SIGTERM stops them all, workers first finishing their job.
 """
 
@@ -12,12 +13,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
 from robot.config import Settings
 from robot.services.redis_server import start_redis
-from robot.storage.migrate import upgrade
+from robot.dispatch import Dispatcher, run_periodic
 
 log = logging.getLogger("robot.up")
 
@@ -35,23 +37,23 @@ class Child:
 
 def run_up(settings: Settings) -> int:
     settings.ensure_dirs()
-    upgrade(settings.effective_database_url)
+    # In a child, so that Alembic and SQLAlchemy never load into this long-lived, idle process.
+    subprocess.run([sys.executable, "-m", "robot.cli.main", "db", "upgrade"], check=True)
     settings.signing_key()  # created once here, not raced for by the children
 
     env = dict(os.environ)
     env["MAILROBOT_DATA_DIR"] = str(settings.data_dir.resolve())
-    redis_process = None
-    if not settings.redis_url:
-        redis_process, url = start_redis(settings.data_dir)
-        env["MAILROBOT_REDIS_URL"] = url
-        log.info("started redis-server at %s", url)
+    redis_process, redis_url = None, settings.redis_url
+    if not redis_url:
+        redis_process, redis_url = start_redis(settings.data_dir)
+        env["MAILROBOT_REDIS_URL"] = redis_url
+        log.info("started redis-server at %s", redis_url)
 
-    children = [Child("smtp"), Child("cron"), *(Child("worker") for _ in range(settings.workers))]
-    stopping = False
+    children = [Child("smtp"), *(Child("worker") for _ in range(settings.workers))]
+    stopping = threading.Event()
 
     def request_stop(signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
+        stopping.set()
         log.info("received %s, stopping", signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, request_stop)
@@ -59,20 +61,25 @@ def run_up(settings: Settings) -> int:
 
     for child in children:
         _start(child, env)
+    # The scheduler: the reconciler every minute, from a thread of this process.
+    dispatcher = Dispatcher(redis_url, settings.queue_name)
+    periodic = threading.Thread(target=run_periodic, args=(dispatcher, stopping), name="periodic", daemon=True)
+    periodic.start()
     log.info("mailrobot is up: SMTP on %s:%s, %s worker(s)", settings.smtp_host, settings.smtp_port, settings.workers)
     try:
-        while not stopping:
+        while not stopping.is_set():
             for child in children:
                 code = child.process.poll() if child.process else 0
-                if code is not None and not stopping:
+                if code is not None and not stopping.is_set():
                     log.error("%s exited with status %s; restarting", child.part, code)
                     # A part that keeps crashing at start should not spin the CPU.
                     if time.monotonic() - child.started_at < 5:
                         time.sleep(min(2 ** child.restarts, 30))
                     child.restarts += 1
                     _start(child, env)
-            time.sleep(0.2)
+            stopping.wait(0.2)
     finally:
+        periodic.join(timeout=5)
         _stop(children)
         if redis_process is not None:
             redis_process.terminate()
