@@ -63,6 +63,24 @@ class Dispatcher:
             return False
         return True
 
+    def enqueue_many(self, job_name: str, calls: list[tuple[tuple[object, ...], str]]) -> bool:
+        """Enqueue several calls of one job in one round trip: (args, job_id) each."""
+        if not calls:
+            return True
+        try:
+            with self.connection.pipeline() as pipe:
+                self.queue.enqueue_many(
+                    [Queue.prepare_data(job_name, args, job_id=job_id, result_ttl=0, failure_ttl=7 * 24 * 3600,
+                                        timeout=300) for args, job_id in calls],
+                    pipeline=pipe,
+                )
+                pipe.execute()
+        except Exception:
+            log.warning("could not enqueue %d %s job(s); the reconciler will pick them up", len(calls), job_name,
+                        exc_info=True)
+            return False
+        return True
+
     def is_pending(self, job_id: str) -> bool:
         """Whether a job with this id is queued, running or scheduled right now."""
         try:

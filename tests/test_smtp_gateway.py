@@ -158,3 +158,51 @@ def _reply(stream) -> bytes:
         line = stream.readline()
         if len(line) < 4 or line[3:4] != b"-":
             return line
+
+
+def test_messages_arriving_together_share_one_transaction(robot, monkeypatch):
+    """Group commit: while one transaction is written, arrivals gather for the next one."""
+    import threading
+
+    import robot.intake.committer as committer_module
+    from robot.intake.accept import Incoming
+    from robot.intake.committer import GroupCommitter
+
+    batches = []
+    writing, go_on = threading.Event(), threading.Event()
+    real = committer_module.accept_many
+
+    def slow_first(robot_, items):
+        batches.append(len(items))
+        writing.set()
+        go_on.wait(timeout=10)  # the first transaction takes its time …
+        return real(robot_, items)
+
+    monkeypatch.setattr(committer_module, "accept_many", slow_first)
+    committer = GroupCommitter(robot)
+    mails = [Incoming(customer_mail(message_id=f"<g{i}@example.ru>"), "email") for i in range(10)]
+    try:
+        futures = [committer.submit(mails[0])]
+        assert writing.wait(timeout=10)
+        futures += [committer.submit(mail) for mail in mails[1:]]  # … while nine more arrive
+        go_on.set()
+        results = [future.result(timeout=10) for future in futures]
+    finally:
+        committer.close()
+    assert batches == [1, 9]
+    assert sorted(r.raw_id for r in results) == list(range(1, 11))
+    assert _count(robot) == 10
+
+
+def test_a_failed_group_refuses_every_message_in_it(robot, gateway, monkeypatch):
+    import robot.intake.committer as committer_module
+
+    def failing(robot_, items):
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(committer_module, "accept_many", failing)
+    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
+        with pytest.raises(smtplib.SMTPDataError) as error:
+            client.sendmail("ivanov@example.ru", [ROBOT_ADDRESS], customer_mail())
+    assert error.value.smtp_code == 451
+    assert b"disk" not in error.value.smtp_error

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,53 +24,83 @@ class Accepted:
     duplicate: bool
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """One piece of raw input, as an intake received it."""
+
+    raw: bytes
+    channel: str
+    mail_from: str | None = None
+    rcpt_to: list[str] = field(default_factory=list)
+    peer: str | None = None
+
+    @property
+    def message_id(self) -> str | None:
+        return sniff_message_id(self.raw)
+
+
 def dedupe_key(message_id: str | None, raw: bytes) -> str:
     """Message-ID plus content: a redelivery matches, a different mail reusing an id does not."""
     return hashlib.sha256(f"{message_id or ''}\n{content_fingerprint(raw)}".encode()).hexdigest()
 
 
-def accept(
-    robot: Robot,
-    raw: bytes,
-    *,
-    channel: str,
-    mail_from: str | None = None,
-    rcpt_to: list[str] | None = None,
-    peer: str | None = None,
-) -> Accepted:
+def accept(robot: Robot, raw: bytes, *, channel: str, mail_from: str | None = None,
+           rcpt_to: list[str] | None = None, peer: str | None = None) -> Accepted:
     """Commit ``raw`` durably (or raise); only then may the caller acknowledge the sender."""
-    message_id = sniff_message_id(raw)
-    key = dedupe_key(message_id, raw)
+    return accept_many(robot, [Incoming(raw, channel, mail_from, list(rcpt_to or []), peer)])[0]
+
+
+def accept_many(robot: Robot, items: Sequence[Incoming]) -> list[Accepted]:
+    """Commit several inputs in one transaction (group commit); then enqueue their processing.
+
+    Raises if storage fails: then none of them is stored and every sender must be told to retry.
+    """
+    keyed = [(item, item.message_id) for item in items]
+    keys = [dedupe_key(message_id, item.raw) for item, message_id in keyed]
     try:
-        with robot.unit_of_work() as session:
-            existing = session.scalar(select(RawMessage.id).where(RawMessage.dedupe_key == key))
-            if existing is not None:
-                log.info("duplicate delivery of raw message %s (message-id %s)", existing, message_id)
-                return Accepted(existing, duplicate=True)
-            now = robot.clock.now()
-            row = RawMessage(
-                channel=channel,
-                received_at=now,
-                peer=peer,
-                mail_from=mail_from,
-                rcpt_to=list(rcpt_to or []),
-                message_id=message_id,
-                sha256=hashlib.sha256(raw).hexdigest(),
-                dedupe_key=key,
-                size=len(raw),
-                raw=raw,
-            )
-            session.add(row)
-            session.flush()
-            session.add(Event(raw_message_id=row.id, at=now, actor=f"intake:{channel}", action="received",
-                              detail={"size": len(raw), "peer": peer}))
-            raw_id = row.id
+        results = _store(robot, keyed, keys)
     except IntegrityError:
-        # Two concurrent deliveries of the same message: the other one committed first.
-        with robot.unit_of_work() as session:
-            existing = session.scalar(select(RawMessage.id).where(RawMessage.dedupe_key == key))
-        if existing is None:
-            raise
-        return Accepted(existing, duplicate=True)
-    robot.dispatcher.enqueue(PROCESS_MESSAGE, raw_id, job_id=f"process-{raw_id}")
-    return Accepted(raw_id, duplicate=False)
+        if len(items) == 1:
+            # Two concurrent deliveries of the same message: the other one committed first.
+            with robot.sessions() as session:
+                existing = session.scalar(select(RawMessage.id).where(RawMessage.dedupe_key == keys[0]))
+            if existing is None:
+                raise
+            return [Accepted(existing, duplicate=True)]
+        # Someone else stored one of these meanwhile; sort the batch out one by one.
+        return [result for item in items for result in accept_many(robot, [item])]
+    fresh = [result.raw_id for result in results if not result.duplicate]
+    robot.dispatcher.enqueue_many(PROCESS_MESSAGE, [((raw_id,), f"process-{raw_id}") for raw_id in dict.fromkeys(fresh)])
+    return results
+
+
+def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[str]) -> list[Accepted]:
+    with robot.unit_of_work() as session:
+        existing = dict(session.execute(
+            select(RawMessage.dedupe_key, RawMessage.id).where(RawMessage.dedupe_key.in_(set(keys)))
+        ).all())
+        now = robot.clock.now()
+        results: list[Accepted] = []
+        stored: dict[str, RawMessage] = {}
+        for (item, message_id), key in zip(keyed, keys):
+            if key in existing:
+                log.info("duplicate delivery of raw message %s (message-id %s)", existing[key], message_id)
+                results.append(Accepted(existing[key], duplicate=True))
+                continue
+            if key in stored:  # the same message twice in one batch
+                results.append(Accepted(-1, duplicate=True))
+                continue
+            row = RawMessage(channel=item.channel, received_at=now, peer=item.peer, mail_from=item.mail_from,
+                             rcpt_to=list(item.rcpt_to), message_id=message_id,
+                             sha256=hashlib.sha256(item.raw).hexdigest(), dedupe_key=key, size=len(item.raw),
+                             raw=item.raw)
+            session.add(row)
+            stored[key] = row
+            results.append(Accepted(-1, duplicate=False))
+        session.flush()
+        for row in stored.values():
+            session.add(Event(raw_message_id=row.id, at=now, actor=f"intake:{row.channel}", action="received",
+                              detail={"size": row.size, "peer": row.peer}))
+    # Fill in the ids the flush assigned, in the order the items came.
+    return [Accepted(stored[key].id, result.duplicate) if result.raw_id == -1 else result
+            for key, result in zip(keys, results)]

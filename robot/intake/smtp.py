@@ -18,7 +18,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from robot.app import Robot
-from robot.intake.accept import accept
+from robot.intake.accept import Incoming
+from robot.intake.committer import GroupCommitter
 
 log = logging.getLogger("robot.intake.smtp")
 
@@ -43,6 +44,7 @@ class Gateway:
     def __init__(self, robot: Robot) -> None:
         self.robot = robot
         self.accepted = robot.settings.accepted_recipients
+        self.committer = GroupCommitter(robot)
 
     def is_accepted(self, address: str) -> bool:
         address = address.lower().strip()
@@ -73,15 +75,11 @@ class Gateway:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
-        loop = asyncio.get_running_loop()
+        incoming = Incoming(raw, "email", envelope.mail_from, list(envelope.rcpt_tos), peer)
         try:
-            result = await loop.run_in_executor(
-                None,
-                lambda: accept(self.robot, raw, channel="email", mail_from=envelope.mail_from,
-                               rcpt_to=list(envelope.rcpt_tos), peer=peer),
-            )
+            result = await asyncio.wrap_future(self.committer.submit(incoming))
         except Exception:
-            log.exception("storing a message from %s failed; answered 451", peer)
+            log.warning("storing a message from %s failed; answered 451", peer)
             return TEMPFAIL
         log.info("accepted raw message %s from %s (%d bytes%s)", result.raw_id, peer, len(raw),
                  ", duplicate" if result.duplicate else "")
@@ -106,6 +104,10 @@ class GatewayController(Controller):
             server_hostname=settings.smtp_hostname,
             ready_timeout=10,
         )
+
+    def stop(self, *args, **kwargs) -> None:
+        super().stop(*args, **kwargs)
+        self.handler.committer.close()
 
     def factory(self) -> SMTP:
         return GatewaySMTP(
