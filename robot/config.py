@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     )
     queue_name: str = Field("mailrobot", description="RQ queue that carries the robot's jobs.")
     workers: int = Field(2, ge=1, description="RQ worker processes that `mailrobot up` starts.")
+    worker_nice: int = Field(
+        5, ge=0, le=19,
+        description="Scheduling niceness of workers: under a burst, taking mail in goes before processing it.",
+    )
 
     smtp_host: str = Field("127.0.0.1", description="Address the SMTP gateway listens on.")
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -76,7 +77,10 @@ def worker(burst: Annotated[bool, typer.Option(help="Exit when the queue is empt
     from robot.app import Robot
 
     _logging()
-    _worker_entry().run_worker(Robot(Settings.load()), burst=burst)
+    settings = Settings.load()
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)
+    _worker_entry().run_worker(Robot(settings), burst=burst)
 
 
 @app.command()

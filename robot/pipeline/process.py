@@ -48,20 +48,19 @@ def process_raw(robot: Robot, raw_id: int) -> int | None:
     except Exception as error:
         _quarantine(robot, raw_id, error)
         return None
-    with robot.unit_of_work() as session:
-        raw = session.get(RawMessage, raw_id)
-        if raw is None or raw.status != "received":
-            return None  # another run of this job got here first
-        raw.attempts += 1
-        try:
-            with session.begin_nested():
-                return _record(robot, session, raw, prepared)
-        except SQLAlchemyError:
-            raise  # storage trouble is temporary: the job fails and is retried
-        except Exception as error:
-            error_text = _describe(error)
-    _quarantine(robot, raw_id, error, error_text)
-    return None
+    try:
+        with robot.unit_of_work() as session:
+            raw = session.get(RawMessage, raw_id)
+            if raw is None or raw.status != "received":
+                return None  # another run of this job got here first
+            raw.attempts += 1
+            return _record(robot, session, raw, prepared)
+    except SQLAlchemyError:
+        raise  # storage trouble is temporary: the job fails and is retried
+    except Exception as error:
+        # Rolled back as a whole; the quarantine entry is a transaction of its own.
+        _quarantine(robot, raw_id, error)
+        return None
 
 
 def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
@@ -145,8 +144,8 @@ def _describe(error: Exception) -> str:
     return "".join(traceback.format_exception_only(error)).strip()
 
 
-def _quarantine(robot: Robot, raw_id: int, error: Exception, detail: str | None = None) -> None:
-    detail = detail or _describe(error)
+def _quarantine(robot: Robot, raw_id: int, error: Exception) -> None:
+    detail = _describe(error)
     log.error("raw message %s quarantined: %s", raw_id, detail, exc_info=error)
     with robot.unit_of_work() as session:
         raw = session.get(RawMessage, raw_id)
