@@ -6,13 +6,17 @@ A leaf package: it imports nothing from ``robot`` or ``workers``. The pipeline c
 
 from __future__ import annotations
 
-from classifiers.result import KINDS, Classification
-from classifiers.baseline import classify_keywords
+from classifiers.predict import classifier_at
+from classifiers.result import FLAGS, KINDS, TOPICS, Classification
 
 
 def classify(subject: str, text: str) -> Classification:
-    """Classify one appeal. Until the trained model lands this is the keyword baseline."""
-    return classify_keywords(subject, text)
+    """Classify one appeal with the shipped model (loaded once per process)."""
+    return classifier_at().classify(subject, text)
 
 
-__all__ = ["KINDS", "Classification", "classify"]
+def classify_batch(items: list[tuple[str, str]]) -> list[Classification]:
+    return classifier_at().classify_batch(items)
+
+
+__all__ = ["FLAGS", "KINDS", "TOPICS", "Classification", "classify", "classify_batch"]

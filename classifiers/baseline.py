@@ -28,6 +28,13 @@ _QUESTION = (
     "как ", "когда ", "где ", "какие", "какой", "сколько стоит", "подскажите", "скажите",
     "можно ли", "нужно ли", "возможно ли", "интересует", "уточнить", "?",
 )
+# Other utilities' and authorities' business: water, heat, gas, roads, rubbish, housing, benefits.
+_OUT_OF_SCOPE = (
+    "вода", "воды", "водопровод", "канализац", "отоплен", "батаре", "горяч", "газ", "дорог", "ям",
+    "мусор", "управляющ", "ук ", "тсж", "лифт", "пособи", "субсиди", "пенси", "школ", "детск сад",
+    "автобус", "маршрут", "поликлиник", "полици", "подъезд", "крыш",
+)
+_IN_SCOPE = ("свет", "электр", "счетчик", "напряжен", "подстанц", "опор", "провод", "лэп", "квт", "энерго")
 _WORD = re.compile(r"\s+")
 
 
@@ -51,9 +58,11 @@ def classify_keywords(subject: str, text: str) -> Classification:
         norm = sum(smoothed.values())
         scores = {kind: smoothed[kind] / norm for kind in KINDS}
     kind = max(KINDS, key=lambda k: (scores[k], -KINDS.index(k)))
+    out_hits, in_hits = _hits(body, _OUT_OF_SCOPE), _hits(body, _IN_SCOPE)
     return Classification(
         kind=kind,
         kind_confidence=round(scores[kind], 4),
         kind_scores={k: round(v, 4) for k, v in scores.items()},
+        scope="out" if out_hits > in_hits else "in",
         model="keywords-v1",
     )

@@ -52,6 +52,14 @@ class Settings(BaseSettings):
         description="Scheduling niceness of workers: under a burst, taking mail in goes before processing it.",
     )
 
+    classifier_kind_threshold: float = Field(
+        0.55, ge=0, le=1, description="Below this confidence in the kind, an appeal goes to triage by a human."
+    )
+    classifier_scope_threshold: float = Field(
+        0.85, ge=0, le=1,
+        description="From this confidence that an appeal is not the company's business, it gets the R9 reply.",
+    )
+
     smtp_host: str = Field("127.0.0.1", description="Address the SMTP gateway listens on.")
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
     smtp_hostname: str = Field("mailrobot.local", description="Name the gateway announces in its banner.")

@@ -1,4 +1,8 @@
-"""The acknowledgement (R6): registration number, kind, due date, threaded to the customer's mail."""
+"""The robot's first reply to an appeal: the acknowledgement (R6), the R7 notice or the R9 reply.
+
+Each carries the registration number, is threaded to the customer's message (In-Reply-To and
+References) and is marked as automatic.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,19 @@ from robot.mail.compose import Envelope, compose
 from robot.mail.deliver import LEASE
 from robot.mail.parse import ParsedMail
 from robot.mail.tokens import make_message_id
+from robot.pipeline.decide import Decision
 from robot.storage.models import Appeal, Event, Message, OutboundMail
 
 
-def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail, *, claim: bool = False,
-                ) -> OutboundMail:
-    """Render the acknowledgement of ``appeal`` and store it as mail due for delivery now.
+def first_reply(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail, decision: Decision, *,
+                claim: bool = False) -> OutboundMail:
+    """Render the reply ``decision`` asks for and store it as mail due for delivery now.
 
     With ``claim`` the mail is stored already claimed by the caller, who delivers it right after
     the commit (saving a transaction); should the caller die, the claim's lease runs out and the
     reconciler hands the mail to another worker.
     """
+    assert decision.reply is not None
     settings = robot.settings
     now = robot.clock.now()
     domain = settings.mail_from.rpartition("@")[2] or settings.smtp_hostname
@@ -35,15 +41,16 @@ def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
     )
     context = {
         "number": appeal.number,
-        "kind": appeal.kind,
+        "kind": decision.shown_kind,
         "due_at": appeal.due_at,
+        "reason": decision.reason,
         "customer_name": appeal.customer_name,
         "customer_subject": appeal.subject,
     }
-    composed = compose(robot.templates, "ack", envelope, context)
+    composed = compose(robot.templates, decision.reply, envelope, context)
     outbound = OutboundMail(
         appeal_id=appeal.id,
-        purpose="ack",
+        purpose=decision.reply,
         created_at=now,
         message_id=envelope.message_id,
         mail_from=settings.mail_from,
@@ -59,6 +66,6 @@ def acknowledge(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
         message_id=envelope.message_id, sender=settings.mail_from, subject=composed.subject,
         text=composed.text,
     ))
-    session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="ack_queued",
+    session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action=f"{decision.reply}_queued",
                       detail={"outbound_id": outbound.id, "to": envelope.to_addr}))
     return outbound

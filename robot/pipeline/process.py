@@ -20,7 +20,8 @@ from robot.app import Robot
 from robot.deadlines.limits import due_at
 from robot.mail.loops import automatic_reason
 from robot.mail.parse import ParsedMail, parse
-from robot.pipeline.acknowledge import acknowledge
+from robot.pipeline.acknowledge import first_reply
+from robot.pipeline.decide import Decision, decide
 from robot.pipeline.register import next_number
 from robot.storage.models import Appeal, Attachment, Event, Message, RawMessage
 
@@ -33,8 +34,9 @@ class Prepared:
 
     mail: ParsedMail
     automatic: str | None
-    classification: Classification | None
-    due_at: datetime | None
+    classification: Classification | None = None
+    decision: Decision | None = None
+    due_at: datetime | None = None
 
 
 def process_raw(robot: Robot, raw_id: int) -> int | None:
@@ -67,9 +69,13 @@ def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
     mail = parse(raw.raw)
     reason = automatic_reason(mail, raw.mail_from)
     if reason is not None:
-        return Prepared(mail, reason, None, None)
+        return Prepared(mail, reason)
     result = classify(mail.subject, mail.text)
-    return Prepared(mail, None, result, due_at(robot.calendar, raw.received_at, result.kind))
+    settings = robot.settings
+    decision = decide(result, kind_threshold=settings.classifier_kind_threshold,
+                      scope_threshold=settings.classifier_scope_threshold,
+                      has_reply_channel=bool(mail.from_addr or _plausible(raw.mail_from)))
+    return Prepared(mail, None, result, decision, due_at(robot.calendar, raw.received_at, decision.deadline_kind))
 
 
 def _record(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared) -> int | None:
@@ -84,15 +90,19 @@ def _record(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared)
 
     appeal = _register(robot, session, raw, prepared)
     raw.status, raw.processed_at, raw.appeal_id = "processed", now, appeal.id
-    if not appeal.customer_email:
-        session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="no_reply_address", detail={}))
+    decision = prepared.decision
+    assert decision is not None
+    if decision.reply is None or not appeal.customer_email:
+        # R8: registered, not considered, and there is nobody or no reason to write to.
+        session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="no_reply",
+                          detail={"reason": decision.reason or "no_reply_address"}))
         return None
-    return acknowledge(robot, session, appeal, prepared.mail, claim=True).id
+    return first_reply(robot, session, appeal, prepared.mail, decision, claim=True).id
 
 
 def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared) -> Appeal:
-    mail, result = prepared.mail, prepared.classification
-    assert result is not None and prepared.due_at is not None
+    mail, result, decision = prepared.mail, prepared.classification, prepared.decision
+    assert result is not None and decision is not None and prepared.due_at is not None
     registered_at = raw.received_at
     year = registered_at.astimezone(robot.settings.tz).year
     seq, number = next_number(session, year)
@@ -105,7 +115,8 @@ def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepare
         due_at=prepared.due_at,
         kind=result.kind,
         kind_confidence=result.kind_confidence,
-        classification=result.as_dict(),
+        classification=result.as_dict() | {"top_two_kinds": result.top_two_kinds, "decision": decision.as_dict()},
+        status=decision.status,
         topic=result.topic,
         scope=result.scope,
         flags=list(result.flags),
@@ -129,8 +140,8 @@ def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepare
     session.add(Event(appeal_id=appeal.id, raw_message_id=raw.id, at=robot.clock.now(), actor="robot",
                       action="registered",
                       detail={"number": number, "kind": result.kind, "scores": result.kind_scores,
-                              "model": result.model, "defects": len(mail.defects)}))
-    log.info("registered %s (%s) from raw message %s", number, result.kind, raw.id)
+                              "model": result.model, "defects": len(mail.defects), "decision": decision.as_dict()}))
+    log.info("registered %s (%s, %s) from raw message %s", number, result.kind, decision.status, raw.id)
     return appeal
 
 

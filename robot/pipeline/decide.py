@@ -1,0 +1,52 @@
+"""What the robot does with a classified appeal — decided here, applied in one place.
+
+The Standard's cases, in order:
+- R7: obscene or abusive words, threats to staff, unreadable text → registered, no action taken,
+  and the customer is told why;
+- R9: clearly not the company's business → thanks and a notice that the company cannot answer,
+  and the appeal is closed;
+- R8: no contact details and no channel to answer through → registered, not considered, nothing
+  sent (an e-mail always has a channel: its sender);
+- a doubtful kind → a human triages it; the customer is acknowledged in neutral words with the
+  earliest due date either likely kind would have, so the doubt never costs a deadline;
+- otherwise → registered and acknowledged as its kind (R6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from classifiers import Classification
+from robot.deadlines.limits import ANSWER_LIMITS
+
+#: The reasons of R7, most serious first: a threat outranks swearing.
+NO_ACTION_FLAGS = ("threat", "obscene", "unreadable")
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str  # registered | triage | no_action | closed | not_considered
+    reply: str | None  # template of the reply: ack | no_action | out_of_scope, or None
+    deadline_kind: str  # the kind whose answer limit sets the due date
+    shown_kind: str | None  # the kind named to the customer; None: neutral words
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"status": self.status, "reply": self.reply, "deadline_kind": self.deadline_kind,
+                "shown_kind": self.shown_kind, "reason": self.reason}
+
+
+def decide(result: Classification, *, kind_threshold: float, scope_threshold: float,
+           has_reply_channel: bool) -> Decision:
+    for flag in NO_ACTION_FLAGS:
+        if flag in result.flags:
+            return Decision("no_action", "no_action", result.kind, result.kind, reason=flag)
+    if result.scope == "out" and (result.scope_confidence or 0.0) >= scope_threshold:
+        return Decision("closed", "out_of_scope", result.kind, result.kind, reason="out_of_scope")
+    if "no_contact" in result.flags and not has_reply_channel:
+        return Decision("not_considered", None, result.kind, result.kind, reason="no_contact")
+    if result.kind_confidence < kind_threshold:
+        likely = [kind for kind, _ in result.top_two_kinds]
+        earliest = min(likely, key=lambda kind: ANSWER_LIMITS[kind])
+        return Decision("triage", "ack", earliest, None, reason="low_confidence")
+    return Decision("registered", "ack", result.kind, result.kind)

@@ -1,0 +1,127 @@
+"""What the robot does with a classified appeal: R6, R7, R8, R9 and triage."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from classifiers import Classification
+from robot.pipeline.decide import decide
+from robot.storage.models import Appeal, OutboundMail
+from tests.conftest import OMSK, ROBOT_ADDRESS, customer_mail, run_jobs
+
+THRESHOLDS = {"kind_threshold": 0.55, "scope_threshold": 0.85}
+
+
+def _result(kind="complaint", confidence=0.9, scope="in", scope_confidence=0.95, flags=()):
+    others = [k for k in ("question", "application", "complaint") if k != kind]
+    scores = {kind: confidence, others[0]: (1 - confidence) * 0.6, others[1]: (1 - confidence) * 0.4}
+    return Classification(kind=kind, kind_confidence=confidence, kind_scores=scores, scope=scope,
+                          scope_confidence=scope_confidence, flags=list(flags))
+
+
+@pytest.mark.parametrize(("flags", "reason"), [(["obscene"], "obscene"), (["threat"], "threat"),
+                                               (["unreadable"], "unreadable"), (["obscene", "threat"], "threat")])
+def test_r7_no_action_with_notice(flags, reason):
+    decision = decide(_result(flags=flags), has_reply_channel=True, **THRESHOLDS)
+    assert (decision.status, decision.reply, decision.reason) == ("no_action", "no_action", reason)
+
+
+def test_r9_out_of_scope_when_sure():
+    decision = decide(_result(scope="out", scope_confidence=0.9), has_reply_channel=True, **THRESHOLDS)
+    assert (decision.status, decision.reply) == ("closed", "out_of_scope")
+
+
+def test_doubtful_scope_is_not_closed():
+    decision = decide(_result(scope="out", scope_confidence=0.6), has_reply_channel=True, **THRESHOLDS)
+    assert decision.status == "registered"
+
+
+def test_r8_no_contact_and_no_channel_is_not_considered():
+    decision = decide(_result(flags=["no_contact"]), has_reply_channel=False, **THRESHOLDS)
+    assert (decision.status, decision.reply) == ("not_considered", None)
+
+
+def test_no_contact_by_email_is_answered_as_usual():
+    """R8 for e-mail: the sender's address is a channel; the routing step asks for what is missing."""
+    decision = decide(_result(flags=["no_contact"]), has_reply_channel=True, **THRESHOLDS)
+    assert (decision.status, decision.reply, decision.shown_kind) == ("registered", "ack", "complaint")
+
+
+def test_low_confidence_goes_to_triage_with_the_earliest_deadline():
+    """A doubt between complaint (14 days) and question (3 days) must not cost a deadline."""
+    result = Classification(kind="complaint", kind_confidence=0.45,
+                            kind_scores={"complaint": 0.45, "question": 0.4, "application": 0.15})
+    decision = decide(result, has_reply_channel=True, **THRESHOLDS)
+    assert (decision.status, decision.reply, decision.shown_kind) == ("triage", "ack", None)
+    assert decision.deadline_kind == "question"
+    assert result.top_two_kinds == [("complaint", 0.45), ("question", 0.4)]
+
+
+def _send(gateway, raw: bytes) -> None:
+    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
+        client.sendmail("ivanov@example.ru", [ROBOT_ADDRESS], raw)
+
+
+def test_obscene_mail_gets_the_no_action_notice_end_to_end(robot, gateway, sink):
+    """R7: registered, no action taken, and the customer is told why."""
+    _send(gateway, customer_mail(subject="Свет", body="Вы там совсем охуели? Третий день нет света, "
+                                                     "ул. Ленина 5. Иванов"))
+    run_jobs(robot)
+    [notice] = sink.wait_for(1)
+    with robot.sessions() as session:
+        appeal = session.scalars(select(Appeal)).one()
+        outbound = session.scalars(select(OutboundMail)).one()
+    assert appeal.status == "no_action"
+    assert "obscene" in appeal.flags
+    assert outbound.purpose == "no_action"
+    text = notice.get_body(("plain",)).get_content()
+    assert appeal.number in text
+    assert "действия не производятся" in text
+    assert "нецензурные либо оскорбительные выражения" in text
+
+
+def test_doubtful_kind_is_acknowledged_in_neutral_words(robot, gateway, sink, monkeypatch):
+    """Triage: the classifier's output is faked here to be unsure; the pipeline's handling is real."""
+    import robot.pipeline.process as process
+
+    monkeypatch.setattr(process, "classify", lambda subject, text: Classification(
+        kind="complaint", kind_confidence=0.4, kind_scores={"complaint": 0.4, "question": 0.35, "application": 0.25}))
+    _send(gateway, customer_mail())
+    run_jobs(robot)
+    [ack] = sink.wait_for(1)
+    with robot.sessions() as session:
+        appeal = session.scalars(select(Appeal)).one()
+    assert appeal.status == "triage"
+    assert appeal.classification["top_two_kinds"] == [["complaint", 0.4], ["question", 0.35]]
+    # Registered Monday 12 January 2026: the question's 3 working days, not the complaint's 14.
+    assert appeal.due_at == datetime(2026, 1, 15, 17, 0, tzinfo=OMSK)
+    text = ack.get_body(("plain",)).get_content()
+    assert "Вид обращения: обращение" in text
+    assert "не позднее 15 января 2026 г." in text
+
+
+def test_hot_water_is_not_our_business_end_to_end(robot, gateway, sink):
+    """R9: thanks, and a notice that the question is not the company's business; the appeal is closed."""
+    _send(gateway, customer_mail(subject="Горячая вода",
+                                 body="Здравствуйте, у нас в доме уже неделю нет горячей воды, управляющая "
+                                      "компания не отвечает. Прошу разобраться. Иванов, ул. Ленина 5, кв 3"))
+    run_jobs(robot)
+    [reply] = sink.wait_for(1)
+    with robot.sessions() as session:
+        appeal = session.scalars(select(Appeal)).one()
+    assert (appeal.status, appeal.scope) == ("closed", "out")
+    text = reply.get_body(("plain",)).get_content()
+    assert "не относится" in text and "к деятельности ОАО АК «Омскэнерго»" in text
+    assert appeal.number in text
+
+
+def test_the_model_reads_a_complaint_phrased_as_a_question(robot, gateway, sink):
+    """R5: «Когда уже дадут свет???» reports a failure: a complaint, 14 working days."""
+    _send(gateway, customer_mail(subject="", body="Когда уже дадут свет???"))
+    run_jobs(robot)
+    [ack] = sink.wait_for(1)
+    assert "14 рабочих дней" in ack.get_body(("plain",)).get_content()
