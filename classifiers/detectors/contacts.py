@@ -99,7 +99,8 @@ _ADDRESSES = (
     re.compile(rf"{_NOT_ETC}(?<![\w])(?:[сдп]|дер|пос)\.\s*[а-яё]{{4,}}(?:о|а|ка|ое|ий|ый|ск)\b"),
     re.compile(rf"(?<![\w])(?:г|пгт|рп)\s+{_CAP}[а-яё]{{2,}}"),
     re.compile(
-        rf"(?<![\w])(?:[Гг]ород\w*|[Пп]ос[её]л\w*|[Сс]таниц\w*|[Хх]утор\w*|[Аа]ул\w*)\s+{_CAP}[а-яё]+"
+        rf"(?<![\w])(?:[Гг]ород\w*|[Пп]ос[её]л\w*|[Сс]таниц\w*|[Хх]утор\w*|[Аа]ул\w*)\s+"
+        rf"{_CAP}[а-яё]+"
         r"|(?<![\w])(?:[Сс]ел[оеау]|[Дд]еревн[яеию]|[Пп]ос[её]л(?:ок|ке|ка))\s+[А-ЯЁа-яё]{3,}"
     ),
     # Garden and garage partnerships: СНТ "Сибиряк", SNT Sibiryak-2, ГСК «Восток», бокс 17
@@ -245,13 +246,25 @@ def _after_staff(text: str, start: int, match: str = "") -> bool:
     отвечает``) or the reader (``Уважаемый Иван Иванович``, ``Здравствуйте, Ольга``)?  A name
     that closes the text is the writer's signature even after a role (``Коммерческий директор
     А. Ю. Кудрин``)."""
-    words = re.findall(r"[\w.]+", text[max(0, start - 40): start])[-3:]
+    sentence = _SENTENCE_END.split(text[max(0, start - 40): start])[-1]
+    words = re.findall(r"[\w.]+", sentence)[-3:]
     if match:
         words.append(match.split()[0])
     if any(_ADDRESSING.fullmatch(w) for w in words):
         return True
-    closes_text = not text[start + len(match):].strip(" \t\n.,!;") if match else False
-    return not closes_text and any(_ROLE.fullmatch(w) for w in words)
+    return not _signs_off(text, start, match) and any(_ROLE.fullmatch(w) for w in words)
+
+
+_SENTENCE_END = re.compile(r"[!?\n]|\.\s+(?=[А-ЯЁ]|$)")
+_PREPOSITIONS = frozenset("в во на к ко от у с со про о об для по за из до при над под".split())
+
+
+def _signs_off(text: str, start: int, match: str) -> bool:
+    """Does the name close the text on a line of its own, after at most a job title?"""
+    if not match or text[start + len(match):].strip(" \t\n.,!;"):
+        return False
+    line = text[text.rfind("\n", 0, start) + 1: start].split()
+    return len(line) <= 3 and not any(w.lower() in _PREPOSITIONS for w in line)
 
 
 def _street_word(m: re.Match[str]) -> bool:

@@ -65,15 +65,13 @@ def _mashed(word: str) -> bool:
         longest = max(longest, run)
     if longest >= 6:
         return True
-    keys = [_KEY.get(c) for c in word]
-    if None in keys:
+    if any(c not in _KEY for c in word):
         return False
-    adjacent = sum(
-        1 for a, b in zip(keys, keys[1:]) if a[0] == b[0] and abs(a[1] - b[1]) == 1  # type: ignore[index]
-    )
+    keys = [_KEY[c] for c in word]
+    adjacent = sum(1 for a, b in zip(keys, keys[1:]) if a[0] == b[0] and abs(a[1] - b[1]) == 1)
     if n >= 5 and adjacent / (n - 1) >= 0.6:
         return True  # "ывапролдж", "asdfghjkl", "qwerty", "йцукен"
-    return n >= 6 and len({k[0] for k in keys}) == 1  # type: ignore[index]
+    return n >= 6 and len({row for row, _col in keys}) == 1  # all on one row: "лвыоарлыво"
 
 
 @lru_cache(maxsize=131072)

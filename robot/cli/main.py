@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from robot.cli import appeals as appeals_cli
+from robot.cli import classifier as classifier_cli
 from robot.cli import quarantine as quarantine_cli
 from robot.config import Settings
 
@@ -23,6 +24,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(appeals_cli.app, name="appeals")
 app.add_typer(quarantine_cli.app, name="quarantine")
+app.add_typer(classifier_cli.app, name="classifier")
 
 
 def _logging() -> None:
@@ -139,6 +141,13 @@ def outbox(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo(f"{row['file']}\t{row['to']}\t{row['subject']}")
     if not rows:
         typer.echo(f"the outbox {settings.outbox_dir} is empty")
+
+
+@app.command("classify")
+def classify(plain: Annotated[bool, typer.Option("--plain", help="One text per line instead of JSON lines.")] = False,
+             ) -> None:
+    """Classify appeals from stdin: JSON lines {"subject": ..., "text": ...} → one JSON line each."""
+    classifier_cli.classify_stream(plain)
 
 
 @app.command("settings")
