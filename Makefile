@@ -32,6 +32,7 @@ test: $(STAMP) test-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) run-deps
+	$(BIN)/python bench/classifier.py
 	$(BIN)/python bench/ingest.py
 
 clean:

@@ -238,6 +238,8 @@ CONTACTS = [
     ("name", "С уважением, Ольга Петрова"), ("name", "ФИО: Сидоров Пётр"),
     ("name", "Меня зовут Анна"), ("name", "Нет света третий день.\nОльга"),
     ("name", "Когда дадут свет? Петров, Таврическое"), ("name", "Tatyana Zhukova"),
+    ("name", "Просим разъяснить порядок.\nКоммерческий директор А. Ю. Кудрин"),
+    ("name", "Нет света третий день. Ruslan, Omsk"),
 ]
 
 NO_CONTACTS = [
@@ -249,6 +251,8 @@ NO_CONTACTS = [
     "Свет отключили в 7.30, дали в 12.30, перерасчёт за 12.03.2024",
     "ЗАЧЕМ ОТКЛЮЧАТЬ СВЕТ ПО ПЛАНУ 31 ДЕКАБРЯ?!",
     "Сколько стоит подключение 15 кВт для дачи в СНТ?",
+    "Жалуюсь на мастера Петрова И.И.", "Здравствуйте, Светлана Ивановна!",
+    "Опять отключили. Спасибо Чубайсу", "Новые 2 счетчика поставили, а свет мигает",
 ]
 
 
@@ -288,6 +292,7 @@ def test_email_alone_is_not_a_contact() -> None:
     ("", "ytn cdtnf", ["no_contact"]),
     ("", "ytn cdtnf? ek/ Ktybyf 5", []),
     ("", "Убью, блядь! Нет света", ["no_contact", "obscene", "threat"]),
+    ("", "Ds pft,fkb? ult cdtn", ["no_contact", "obscene"]),  # wrong layout: "Вы заебали, где свет"
 ])
 def test_detect_flags(subject: str, text: str, flags: list[str]) -> None:
     """R7 and R8 together: a sorted subset of the four flags.  An empty body falls back to the
