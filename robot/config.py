@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         None, description="Redis URL. Unset: `mailrobot up` starts a local redis-server in the data dir."
     )
     queue_name: str = Field("mailrobot", description="RQ queue that carries the robot's jobs.")
-    workers: int = Field(2, ge=1, description="RQ worker processes that `mailrobot up` starts.")
+    workers: int = Field(2, ge=1, description="RQ worker processes that `mailrobot up` (and `mailrobot worker`) runs.")
     worker_nice: int = Field(
         5, ge=0, le=19,
         description="Scheduling niceness of workers: under a burst, taking mail in goes before processing it.",

@@ -110,3 +110,20 @@ def test_eval_command_shows_model_and_baseline(tmp_path):
     assert "baseline kind: 60 rows, macro-F1" in result.stdout
     assert "confusion" in result.stdout
     assert read_jsonl(data)[0].kind == heldout[0].kind
+
+
+def test_reduced_heads_say_what_scikit_learn_says():
+    """The shipped heads are scikit-learn's calibrated SVMs reduced to numbers; same probabilities."""
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    from classifiers.model import LinearHead
+
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(300, 20))
+    for labels in (rng.choice(["a", "b", "c"], size=300), rng.choice(["in", "out"], size=300)):
+        head = CalibratedClassifierCV(LinearSVC(), method="sigmoid", cv=3, ensemble=False).fit(features, labels)
+        reduced = LinearHead.from_calibrated(head)
+        assert reduced.classes == list(head.classes_)
+        assert np.allclose(reduced.predict_proba(features), head.predict_proba(features), atol=1e-9)

@@ -124,7 +124,7 @@ def test_worker_killed_mid_send_gives_exactly_one_ack(robot, gateway, sink, cloc
     """RELIABILITY: `kill -9` of a worker mid-job, then recovery → exactly one acknowledgement."""
     sink.hold = threading.Event()
     _send(gateway, customer_mail())
-    worker = subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst"],
+    worker = subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "1"],
                               env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert sink.holding.wait(timeout=30), "the worker never reached the relay"
@@ -152,7 +152,7 @@ def test_registration_numbers_unique_under_20_concurrent_sessions(robot, gateway
     raws = [customer_mail(message_id=f"<c{i}@example.ru>", body=f"Нет света, дом {i}") for i in range(20)]
     with ThreadPoolExecutor(max_workers=20) as pool:
         list(pool.map(lambda raw: _send(gateway, raw), raws))
-    workers = [subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst"],
+    workers = [subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "1"],
                                 env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                for _ in range(2)]
     for worker in workers:
@@ -192,3 +192,15 @@ def test_relay_connection_is_kept_and_replaced_when_the_relay_restarts(robot, ga
     assert len(sink.wait_for(2)) == 2
     with robot.sessions() as session:
         assert session.scalars(select(OutboundMail.status)).all() == ["sent", "sent"]
+
+
+def test_worker_pool_shares_one_loaded_model_and_processes_everything(robot, gateway, sink, settings):
+    """`mailrobot worker --processes 2`: a pool forked after the model is loaded does the work."""
+    for i in range(6):
+        _send(gateway, customer_mail(message_id=f"<p{i}@example.ru>", body=f"Нет света, дом {i}"))
+    pool = subprocess.run([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "2"],
+                          env=settings_env(settings), capture_output=True, timeout=120)
+    assert pool.returncode == 0, pool.stderr.decode()[-2000:]
+    assert len(sink.wait_for(6)) == 6
+    with robot.sessions() as session:
+        assert len(session.scalars(select(Appeal)).all()) == 6

@@ -1,12 +1,29 @@
-"""Entry point of worker processes."""
+"""Entry point of worker processes: one RQ worker, or a pool of them sharing one loaded model."""
 
 from __future__ import annotations
 
+import gc
+
+from rq.worker_pool import WorkerPool
+
 from robot.app import Robot
-from workers.runtime import RobotWorker
+from workers.runtime import RobotWorker, bind
 
 
-def run_worker(robot: Robot, *, burst: bool = False, with_scheduler: bool = True) -> bool:
+def run_worker(robot: Robot, *, processes: int = 1, burst: bool = False, with_scheduler: bool = True) -> bool:
     dispatcher = robot.dispatcher
-    worker = RobotWorker([dispatcher.queue], connection=dispatcher.connection, robot=robot)
-    return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="WARNING")
+    if processes <= 1:
+        worker = RobotWorker([dispatcher.queue], connection=dispatcher.connection, robot=robot)
+        return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="WARNING")
+    # Load the classifier once, here, then fork the workers: they share its pages copy-on-write
+    # instead of each holding its own copy. gc.freeze keeps the collector from touching (and so
+    # copying) those objects in every child. Nothing that holds a connection exists yet.
+    from classifiers import classify
+
+    classify("Прогрев", "Нет света третий день, ул. Ленина, 5. Иванов")
+    bind(robot)
+    gc.freeze()
+    pool = WorkerPool([dispatcher.queue_name], connection=dispatcher.connection, num_workers=processes,
+                      worker_class=RobotWorker)
+    pool.start(burst=burst, logging_level="WARNING")
+    return True

@@ -25,8 +25,14 @@ def current() -> Robot:
 
 
 class RobotWorker(SimpleWorker):
-    """An RQ worker that runs jobs in its own process (no fork per job: lower latency, warm caches)."""
+    """An RQ worker that runs jobs in its own process (no fork per job: lower latency, warm caches).
 
-    def __init__(self, *args, robot: Robot, **kwargs) -> None:
-        bind(robot)
+    Without ``robot`` it serves the Robot already bound in this process — the one a worker pool
+    bound before it forked its workers.
+    """
+
+    def __init__(self, *args, robot: Robot | None = None, **kwargs) -> None:
+        if robot is not None:
+            bind(robot)
+        current()  # fail now, not at the first job, when nothing is bound
         super().__init__(*args, **kwargs)

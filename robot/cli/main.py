@@ -74,15 +74,18 @@ def smtp() -> None:
 
 
 @app.command()
-def worker(burst: Annotated[bool, typer.Option(help="Exit when the queue is empty.")] = False) -> None:
-    """Run one RQ worker (with the RQ scheduler) for the robot's queue."""
+def worker(
+    burst: Annotated[bool, typer.Option(help="Exit when the queue is empty.")] = False,
+    processes: Annotated[Optional[int], typer.Option(help="Worker processes (default: MAILROBOT_WORKERS).")] = None,
+) -> None:
+    """Run RQ workers (with the RQ scheduler) for the robot's queue."""
     from robot.app import Robot
 
     _logging()
     settings = Settings.load()
     if settings.worker_nice:
         os.nice(settings.worker_nice)
-    _worker_entry().run_worker(Robot(settings), burst=burst)
+    _worker_entry().run_worker(Robot(settings), processes=processes or settings.workers, burst=burst)
 
 
 @app.command()

@@ -49,7 +49,8 @@ def run_up(settings: Settings) -> int:
         env["MAILROBOT_REDIS_URL"] = redis_url
         log.info("started redis-server at %s", redis_url)
 
-    children = [Child("smtp"), *(Child("worker") for _ in range(settings.workers))]
+    # One `worker` child runs a pool of MAILROBOT_WORKERS processes that share the loaded model.
+    children = [Child("smtp"), Child("worker")]
     stopping = threading.Event()
 
     def request_stop(signum, _frame) -> None:
