@@ -20,7 +20,7 @@ from rq.job import Job
 
 log = logging.getLogger("robot.dispatch")
 
-PROCESS_MESSAGE = "workers.jobs.process_message"
+PROCESS_MESSAGES = "workers.jobs.process_messages"
 DELIVER_MAIL = "workers.jobs.deliver_mail"
 RECONCILE = "workers.jobs.reconcile"
 
@@ -63,24 +63,6 @@ class Dispatcher:
             return False
         return True
 
-    def enqueue_many(self, job_name: str, calls: list[tuple[tuple[object, ...], str]]) -> bool:
-        """Enqueue several calls of one job in one round trip: (args, job_id) each."""
-        if not calls:
-            return True
-        try:
-            with self.connection.pipeline() as pipe:
-                self.queue.enqueue_many(
-                    [Queue.prepare_data(job_name, args, job_id=job_id, result_ttl=0, failure_ttl=7 * 24 * 3600,
-                                        timeout=300) for args, job_id in calls],
-                    pipeline=pipe,
-                )
-                pipe.execute()
-        except Exception:
-            log.warning("could not enqueue %d %s job(s); the reconciler will pick them up", len(calls), job_name,
-                        exc_info=True)
-            return False
-        return True
-
     def is_pending(self, job_id: str) -> bool:
         """Whether a job with this id is queued, running or scheduled right now."""
         try:
@@ -89,6 +71,11 @@ class Dispatcher:
             return False
         status = job.get_status(refresh=False)
         return status is not None and str(getattr(status, "value", status)) in _ALIVE
+
+
+def process_job_id(raw_ids: list[int]) -> str:
+    """The id of the job that processes ``raw_ids``; named by the first, which the reconciler checks."""
+    return f"process-{raw_ids[0]}" if len(raw_ids) == 1 else f"process-{raw_ids[0]}-{raw_ids[-1]}"
 
 
 def run_periodic(dispatcher: Dispatcher, stop: threading.Event, *, every_s: float = RECONCILE_EVERY_S) -> None:

@@ -13,14 +13,15 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from robot.app import Robot
-from robot.dispatch import DELIVER_MAIL, PROCESS_MESSAGE
+from robot.dispatch import DELIVER_MAIL, PROCESS_MESSAGES, process_job_id
 from robot.mail.deliver import deliver_job_id
 from robot.storage.models import OutboundMail, RawMessage
 
 log = logging.getLogger("robot.reconcile")
 
-#: A message this fresh may still be on its way to Redis from the intake that stored it.
-GRACE = timedelta(seconds=10)
+#: A message this fresh may still be on its way to Redis, or queued in a batch job whose id names
+#: another message of the batch; older than this, it is enqueued again (a second run is a no-op).
+GRACE = timedelta(seconds=60)
 
 
 @dataclass
@@ -44,8 +45,8 @@ def reconcile(robot: Robot) -> Reconciled:
             .order_by(OutboundMail.id)
         ).all()
     for raw_id in raw_ids:
-        job_id = f"process-{raw_id}"
-        if not dispatcher.is_pending(job_id) and dispatcher.enqueue(PROCESS_MESSAGE, raw_id, job_id=job_id):
+        job_id = process_job_id([raw_id])
+        if not dispatcher.is_pending(job_id) and dispatcher.enqueue(PROCESS_MESSAGES, [raw_id], job_id=job_id):
             done.process += 1
     for outbound_id, attempts in due_mail:
         job_id = deliver_job_id(outbound_id, attempts)

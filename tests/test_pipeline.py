@@ -88,7 +88,7 @@ def test_job_run_twice_registers_once(robot, gateway, sink):
     bind(robot)
     with robot.sessions() as session:
         raw_id = session.scalars(select(RawMessage.id)).one()
-    assert jobs.process_message(raw_id) == "processed"
+    assert jobs.process_messages([raw_id]) == []
     with robot.sessions() as session:
         assert len(session.scalars(select(Appeal)).all()) == 1
     assert len(sink.wait_for(1)) == 1
@@ -128,7 +128,7 @@ def test_unprocessable_message_goes_to_quarantine_and_can_be_retried(robot, gate
 
     monkeypatch.undo()
     assert retry_quarantined(robot, raw.id, actor="test")
-    robot.dispatcher.enqueue("workers.jobs.process_message", raw.id, job_id=f"process-{raw.id}-retry")
+    robot.dispatcher.enqueue("workers.jobs.process_messages", [raw.id], job_id=f"process-{raw.id}-retry")
     run_jobs(robot)
     assert len(sink.wait_for(1)) == 1
 

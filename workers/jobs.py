@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from robot.mail.deliver import deliver
-from robot.pipeline import process_raw
+from robot.mail.deliver import deliver, deliver_many
+from robot.pipeline import process_many
 from robot.reconcile import reconcile as reconcile_all
 from workers.runtime import current
 
 
-def process_message(raw_id: int) -> str:
+def process_messages(raw_ids: list[int]) -> list[str]:
     robot = current()
-    outbound_id = process_raw(robot, raw_id)
-    if outbound_id is None:
-        return "processed"
-    # Deliver the acknowledgement right away, in this job: the Standard gives us one minute.
-    return deliver(robot, outbound_id, claimed=True)
+    claimed = process_many(robot, raw_ids)
+    # Deliver the replies right away, in this job: the Standard gives us one minute.
+    return deliver_many(robot, claimed, claimed=True)
 
 
 def deliver_mail(outbound_id: int) -> str:

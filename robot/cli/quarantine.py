@@ -38,12 +38,12 @@ def list_quarantined(as_json: Annotated[bool, typer.Option("--json")] = False) -
 def retry(raw_id: int) -> None:
     """Process a quarantined message again (after a fix)."""
     from robot.app import Robot
-    from robot.dispatch import PROCESS_MESSAGE
+    from robot.dispatch import PROCESS_MESSAGES
     from robot.pipeline.process import retry_quarantined
 
     robot = Robot(Settings.load())
     if not retry_quarantined(robot, raw_id, actor="cli"):
         typer.echo(f"raw message {raw_id} is not in quarantine", err=True)
         raise typer.Exit(1)
-    robot.dispatcher.enqueue(PROCESS_MESSAGE, raw_id, job_id=f"process-{raw_id}-retry")
+    robot.dispatcher.enqueue(PROCESS_MESSAGES, [raw_id], job_id=f"process-{raw_id}-retry")
     typer.echo(f"raw message {raw_id} queued for processing")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from robot.app import Robot
-from robot.dispatch import PROCESS_MESSAGE
+from robot.dispatch import PROCESS_MESSAGES, process_job_id
 from robot.mail.parse import content_fingerprint, sniff_message_id
 from robot.storage.models import Event, RawMessage
 
@@ -69,8 +69,10 @@ def accept_many(robot: Robot, items: Sequence[Incoming]) -> list[Accepted]:
             return [Accepted(existing, duplicate=True)]
         # Someone else stored one of these meanwhile; sort the batch out one by one.
         return [result for item in items for result in accept_many(robot, [item])]
-    fresh = [result.raw_id for result in results if not result.duplicate]
-    robot.dispatcher.enqueue_many(PROCESS_MESSAGE, [((raw_id,), f"process-{raw_id}") for raw_id in dict.fromkeys(fresh)])
+    fresh = list(dict.fromkeys(result.raw_id for result in results if not result.duplicate))
+    if fresh:
+        # One job for what arrived together: the worker processes it in one transaction too.
+        robot.dispatcher.enqueue(PROCESS_MESSAGES, fresh, job_id=process_job_id(fresh))
     return results
 
 

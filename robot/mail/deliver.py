@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from robot.app import Robot
 from robot.dispatch import DELIVER_MAIL
@@ -47,50 +48,72 @@ def deliver(robot: Robot, outbound_id: int, *, claimed: bool = False) -> str:
 
     ``claimed``: the caller already holds the claim (the mail was stored claimed).
     """
+    return deliver_many(robot, [outbound_id], claimed=claimed)[0]
+
+
+def deliver_many(robot: Robot, outbound_ids: Sequence[int], *, claimed: bool = False) -> list[str]:
+    """Deliver several mails over the kept relay connection; one transaction records the outcomes."""
     now = robot.clock.now()
+    ids = list(outbound_ids)
     if claimed:
         with robot.sessions() as session:
-            mail = session.get(OutboundMail, outbound_id)
+            mails = {m.id: m for m in session.scalars(select(OutboundMail).where(OutboundMail.id.in_(ids)))}
     else:
         with robot.unit_of_work() as session:
-            taken = session.execute(
+            taken = session.scalars(
                 update(OutboundMail)
-                .where(OutboundMail.id == outbound_id, OutboundMail.status == "pending",
+                .where(OutboundMail.id.in_(ids), OutboundMail.status == "pending",
                        OutboundMail.next_attempt_at <= now)
                 .values(next_attempt_at=now + LEASE, attempts=OutboundMail.attempts + 1)
-            ).rowcount
-            mail = session.get(OutboundMail, outbound_id) if taken else None
-    if mail is None or mail.status != "pending":
-        return "skipped"
+                .returning(OutboundMail.id)
+            ).all()
+            mails = {m.id: m for m in session.scalars(select(OutboundMail).where(OutboundMail.id.in_(taken)))}
 
-    try:
-        _send(robot, mail)
-    except PermanentFailure as error:
-        return _finish(robot, mail, "failed", str(error))
-    except (OSError, smtplib.SMTPException) as error:
-        if now - mail.created_at > GIVE_UP_AFTER:
-            return _finish(robot, mail, "failed", f"gave up after {mail.attempts} tries: {error}")
-        retry_at = now + backoff(mail.attempts)
-        with robot.unit_of_work() as session:
-            session.execute(update(OutboundMail).where(OutboundMail.id == mail.id)
-                            .values(next_attempt_at=retry_at, last_error=str(error)[:1000]))
-        log.warning("delivery of outbound %s failed (try %s), next at %s: %s", mail.id, mail.attempts,
-                    retry_at.astimezone(robot.settings.tz).isoformat(), error)
-        robot.dispatcher.enqueue(DELIVER_MAIL, mail.id, job_id=deliver_job_id(mail.id, mail.attempts), at=retry_at)
-        return "retry"
-    return _finish(robot, mail, "sent", None)
+    outcomes: dict[int, tuple[str, str | None, datetime | None]] = {}
+    for outbound_id in ids:
+        mail = mails.get(outbound_id)
+        if mail is None or mail.status != "pending":
+            continue
+        try:
+            _send(robot, mail)
+        except PermanentFailure as error:
+            outcomes[mail.id] = ("failed", str(error), None)
+        except (OSError, smtplib.SMTPException) as error:
+            if now - mail.created_at > GIVE_UP_AFTER:
+                outcomes[mail.id] = ("failed", f"gave up after {mail.attempts} tries: {error}", None)
+            else:
+                outcomes[mail.id] = ("retry", str(error)[:1000], now + backoff(mail.attempts))
+        else:
+            outcomes[mail.id] = ("sent", None, None)
+    if outcomes:
+        _record_outcomes(robot, mails, outcomes)
+    return [outcomes[i][0] if i in outcomes else "skipped" for i in ids]
 
 
-def _finish(robot: Robot, mail: OutboundMail, status: str, error: str | None) -> str:
+def _record_outcomes(robot: Robot, mails: dict[int, OutboundMail],
+                     outcomes: dict[int, tuple[str, str | None, datetime | None]]) -> None:
     now = robot.clock.now()
     with robot.unit_of_work() as session:
-        session.execute(update(OutboundMail).where(OutboundMail.id == mail.id)
-                        .values(status=status, sent_at=now if status == "sent" else None, last_error=error))
-        session.add(Event(appeal_id=mail.appeal_id, at=now, actor="robot", action=f"mail_{status}",
-                          detail={"outbound_id": mail.id, "purpose": mail.purpose, "to": mail.rcpt_to,
-                                  **({"error": error} if error else {})}))
-    log.info("outbound %s (%s to %s): %s", mail.id, mail.purpose, mail.rcpt_to, status)
-    return status
+        for outbound_id, (status, error, retry_at) in outcomes.items():
+            mail = mails[outbound_id]
+            if status == "retry":
+                session.execute(update(OutboundMail).where(OutboundMail.id == outbound_id)
+                                .values(next_attempt_at=retry_at, last_error=error))
+                continue
+            session.execute(update(OutboundMail).where(OutboundMail.id == outbound_id)
+                            .values(status=status, sent_at=now if status == "sent" else None, last_error=error))
+            session.add(Event(appeal_id=mail.appeal_id, at=now, actor="robot", action=f"mail_{status}",
+                              detail={"outbound_id": mail.id, "purpose": mail.purpose, "to": mail.rcpt_to,
+                                      **({"error": error} if error else {})}))
+    for outbound_id, (status, error, retry_at) in outcomes.items():
+        mail = mails[outbound_id]
+        if status == "retry":
+            assert retry_at is not None
+            log.warning("delivery of outbound %s failed (try %s), next at %s: %s", mail.id, mail.attempts,
+                        retry_at.astimezone(robot.settings.tz).isoformat(), error)
+            robot.dispatcher.enqueue(DELIVER_MAIL, mail.id, job_id=deliver_job_id(mail.id, mail.attempts), at=retry_at)
+        else:
+            log.info("outbound %s (%s to %s): %s", mail.id, mail.purpose, mail.rcpt_to, status)
 
 
 def _send(robot: Robot, mail: OutboundMail) -> None:

@@ -1,4 +1,4 @@
-"""Turn one stored raw message into a registered, acknowledged appeal — or a quarantine entry.
+"""Turn stored raw messages into registered, acknowledged appeals — or quarantine entries.
 
 Reading, parsing and classifying happen before the write transaction, so the database's single
 writer is held only for the registration itself. The job that calls this may run twice (RQ runs
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -41,28 +43,50 @@ class Prepared:
 
 def process_raw(robot: Robot, raw_id: int) -> int | None:
     """Process raw message ``raw_id``; returns the id of mail claimed for delivery now, if any."""
+    claimed = process_many(robot, [raw_id])
+    return claimed[0] if claimed else None
+
+
+def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
+    """Process several raw messages in one write transaction; returns ids of mail claimed for delivery.
+
+    Messages that arrived together are processed together: one read, one write transaction, one
+    hand-over of the write lock. Each message still succeeds or fails on its own (a savepoint
+    each): one that breaks goes to quarantine, the others are registered.
+    """
     with robot.sessions() as session:
-        raw = session.get(RawMessage, raw_id)
-        if raw is None or raw.status != "received":
-            return None
-    try:
-        prepared = _prepare(robot, raw)
-    except Exception as error:
-        _quarantine(robot, raw_id, error)
-        return None
-    try:
+        raws = session.scalars(select(RawMessage).where(RawMessage.id.in_(list(raw_ids)),
+                                                         RawMessage.status == "received")
+                               .order_by(RawMessage.id)).all()
+    prepared: dict[int, Prepared] = {}
+    failed: list[tuple[int, Exception]] = []
+    for raw in raws:
+        try:
+            prepared[raw.id] = _prepare(robot, raw)
+        except Exception as error:
+            failed.append((raw.id, error))
+    claimed: list[int] = []
+    if prepared:
         with robot.unit_of_work() as session:
-            raw = session.get(RawMessage, raw_id)
-            if raw is None or raw.status != "received":
-                return None  # another run of this job got here first
-            raw.attempts += 1
-            return _record(robot, session, raw, prepared)
-    except SQLAlchemyError:
-        raise  # storage trouble is temporary: the job fails and is retried
-    except Exception as error:
-        # Rolled back as a whole; the quarantine entry is a transaction of its own.
+            rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(list(prepared)))
+                                   .order_by(RawMessage.id)).all()
+            for raw in rows:
+                if raw.status != "received":
+                    continue  # another run of this job got here first
+                try:
+                    with session.begin_nested():
+                        raw.attempts += 1
+                        outbound_id = _record(robot, session, raw, prepared[raw.id])
+                except SQLAlchemyError:
+                    raise  # storage trouble is temporary: the job fails and is retried
+                except Exception as error:
+                    failed.append((raw.id, error))
+                    continue
+                if outbound_id is not None:
+                    claimed.append(outbound_id)
+    for raw_id, error in failed:
         _quarantine(robot, raw_id, error)
-        return None
+    return claimed
 
 
 def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
