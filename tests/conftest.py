@@ -193,6 +193,14 @@ def run_jobs(robot: Robot) -> None:
     worker.work(burst=True, with_scheduler=True)
 
 
+def send(gateway: GatewayController, raw: bytes, sender: str = "ivanov@example.ru") -> None:
+    """Deliver ``raw`` to the gateway over real SMTP, as a customer's mail server would."""
+    import smtplib
+
+    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
+        client.sendmail(sender, [ROBOT_ADDRESS], raw)
+
+
 def customer_mail(
     subject: str = "Нет света третий день",
     body: str = "Здравствуйте! Третий день нет света в доме на ул. Ленина, 5. Прошу разобраться.",

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import smtplib
 
 import pytest
 from typer.testing import CliRunner
 
 from robot.cli.main import app
-from tests.conftest import ROBOT_ADDRESS, customer_mail, run_jobs, settings_env
+from tests.conftest import customer_mail, run_jobs, send, settings_env
 
 
 @pytest.fixture
@@ -27,8 +26,7 @@ def cli(settings, monkeypatch):
 
 
 def _register_one(robot, gateway) -> None:
-    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
-        client.sendmail("ivanov@example.ru", [ROBOT_ADDRESS], customer_mail())
+    send(gateway, customer_mail())
     run_jobs(robot)
 
 

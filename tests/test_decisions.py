@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
 from datetime import datetime
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from classifiers import Classification
 from robot.pipeline.decide import decide
 from robot.storage.models import Appeal, OutboundMail
-from tests.conftest import OMSK, ROBOT_ADDRESS, customer_mail, run_jobs
+from tests.conftest import OMSK, customer_mail, run_jobs, send
 
 THRESHOLDS = {"kind_threshold": 0.55, "scope_threshold": 0.85}
 
@@ -61,14 +60,10 @@ def test_low_confidence_goes_to_triage_with_the_earliest_deadline():
     assert result.top_two_kinds == [("complaint", 0.45), ("question", 0.4)]
 
 
-def _send(gateway, raw: bytes) -> None:
-    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
-        client.sendmail("ivanov@example.ru", [ROBOT_ADDRESS], raw)
-
 
 def test_obscene_mail_gets_the_no_action_notice_end_to_end(robot, gateway, sink):
     """R7: registered, no action taken, and the customer is told why."""
-    _send(gateway, customer_mail(subject="Свет", body="Вы там совсем охуели? Третий день нет света, "
+    send(gateway, customer_mail(subject="Свет", body="Вы там совсем охуели? Третий день нет света, "
                                                      "ул. Ленина 5. Иванов"))
     run_jobs(robot)
     [notice] = sink.wait_for(1)
@@ -90,7 +85,7 @@ def test_doubtful_kind_is_acknowledged_in_neutral_words(robot, gateway, sink, mo
 
     monkeypatch.setattr(process, "classify", lambda subject, text: Classification(
         kind="complaint", kind_confidence=0.4, kind_scores={"complaint": 0.4, "question": 0.35, "application": 0.25}))
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     run_jobs(robot)
     [ack] = sink.wait_for(1)
     with robot.sessions() as session:
@@ -106,7 +101,7 @@ def test_doubtful_kind_is_acknowledged_in_neutral_words(robot, gateway, sink, mo
 
 def test_hot_water_is_not_our_business_end_to_end(robot, gateway, sink):
     """R9: thanks, and a notice that the question is not the company's business; the appeal is closed."""
-    _send(gateway, customer_mail(subject="Горячая вода",
+    send(gateway, customer_mail(subject="Горячая вода",
                                  body="Здравствуйте, у нас в доме уже неделю нет горячей воды, управляющая "
                                       "компания не отвечает. Прошу разобраться. Иванов, ул. Ленина 5, кв 3"))
     run_jobs(robot)
@@ -121,7 +116,7 @@ def test_hot_water_is_not_our_business_end_to_end(robot, gateway, sink):
 
 def test_the_model_reads_a_complaint_phrased_as_a_question(robot, gateway, sink):
     """R5: «Когда уже дадут свет???» reports a failure: a complaint, 14 working days."""
-    _send(gateway, customer_mail(subject="", body="Когда уже дадут свет???"))
+    send(gateway, customer_mail(subject="", body="Когда уже дадут свет???"))
     run_jobs(robot)
     [ack] = sink.wait_for(1)
     assert "14 рабочих дней" in ack.get_body(("plain",)).get_content()

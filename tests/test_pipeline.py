@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import smtplib
 from datetime import datetime
 
 from sqlalchemy import select
 
 from robot.mail.tokens import verify_message_id
 from robot.storage.models import Appeal, Event, OutboundMail, RawMessage
-from tests.conftest import OMSK, ROBOT_ADDRESS, customer_mail, run_jobs
-
-
-def _send(gateway, raw: bytes, sender: str = "ivanov@example.ru") -> None:
-    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
-        client.sendmail(sender, [ROBOT_ADDRESS], raw)
+from tests.conftest import OMSK, customer_mail, run_jobs, send
 
 
 def test_complaint_gets_registration_number_and_due_date(robot, gateway, sink):
     """R1, R6, R13: registered, acknowledged with the number and a due date 14 working days on."""
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     run_jobs(robot)
 
     [ack] = sink.wait_for(1)
@@ -51,7 +45,7 @@ def test_complaint_gets_registration_number_and_due_date(robot, gateway, sink):
 
 def test_question_gets_the_question_text_and_three_working_days(robot, gateway, sink):
     """R6 (Прил. 3 §6), R13: a question is answered within one working day, limit 3 working days."""
-    _send(gateway, customer_mail(subject="Вопрос по документам",
+    send(gateway, customer_mail(subject="Вопрос по документам",
                                  body="Подскажите, какие документы нужны для заключения договора?"))
     run_jobs(robot)
     [ack] = sink.wait_for(1)
@@ -63,7 +57,7 @@ def test_question_gets_the_question_text_and_three_working_days(robot, gateway, 
 
 def test_appeal_keeps_thread_and_history(robot, gateway, sink):
     """R19: one journal; the appeal holds both directions of the thread and every state change."""
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     run_jobs(robot)
     sink.wait_for(1)
     with robot.sessions() as session:
@@ -83,7 +77,7 @@ def test_job_run_twice_registers_once(robot, gateway, sink):
     from workers import jobs
     from workers.runtime import bind
 
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     run_jobs(robot)
     bind(robot)
     with robot.sessions() as session:
@@ -96,8 +90,8 @@ def test_job_run_twice_registers_once(robot, gateway, sink):
 
 def test_automatic_mail_is_kept_and_not_answered(robot, gateway, sink):
     """RELIABILITY §4: an out-of-office reply is stored, visible, and never answered (no loops)."""
-    _send(gateway, customer_mail(subject="Автоответ: Нет света", extra={"Auto-Submitted": "auto-replied"}))
-    _send(gateway, customer_mail(subject="Undelivered", message_id="<b@x>", sender="MAILER-DAEMON@example.ru"))
+    send(gateway, customer_mail(subject="Автоответ: Нет света", extra={"Auto-Submitted": "auto-replied"}))
+    send(gateway, customer_mail(subject="Undelivered", message_id="<b@x>", sender="MAILER-DAEMON@example.ru"))
     run_jobs(robot)
     with robot.sessions() as session:
         statuses = session.scalars(select(RawMessage.status)).all()
@@ -116,7 +110,7 @@ def test_unprocessable_message_goes_to_quarantine_and_can_be_retried(robot, gate
         raise RuntimeError("classifier exploded")
 
     monkeypatch.setattr(process, "classify", broken)
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     run_jobs(robot)
     with robot.sessions() as session:
         raw = session.scalars(select(RawMessage)).one()
@@ -135,7 +129,7 @@ def test_unprocessable_message_goes_to_quarantine_and_can_be_retried(robot, gate
 
 def test_garbled_from_falls_back_to_the_envelope_sender(robot, gateway, sink):
     """A From header with no usable address: the acknowledgement goes to the envelope sender."""
-    _send(gateway, customer_mail(sender="Аноним <not-an-address>"), sender="petrov@example.ru")
+    send(gateway, customer_mail(sender="Аноним <not-an-address>"), sender="petrov@example.ru")
     run_jobs(robot)
     [ack] = sink.wait_for(1)
     with robot.sessions() as session:
@@ -146,7 +140,7 @@ def test_garbled_from_falls_back_to_the_envelope_sender(robot, gateway, sink):
 
 def test_empty_return_path_is_automatic(robot, gateway, sink):
     """RFC 3834: mail with a null envelope sender (bounces) is never answered."""
-    _send(gateway, customer_mail(), sender="")
+    send(gateway, customer_mail(), sender="")
     run_jobs(robot)
     with robot.sessions() as session:
         raw = session.scalars(select(RawMessage)).one()

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import signal
 import socket
-import smtplib
 import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from robot.dispatch import Dispatcher
 from robot.reconcile import reconcile
 from robot.storage.models import Appeal, Event, OutboundMail, RawMessage
-from aiosmtpd.controller import Controller
-
-from tests.conftest import ROBOT_ADDRESS, Sink, customer_mail, free_port, run_jobs, settings_env
-
-
-def _send(gateway, raw: bytes) -> None:
-    with smtplib.SMTP(gateway.hostname, gateway.port) as client:
-        client.sendmail("ivanov@example.ru", [ROBOT_ADDRESS], raw)
+from tests.conftest import (
+    Sink,
+    customer_mail,
+    free_port,
+    run_jobs,
+    send,
+    settings_env,
+)
 
 
 def _outbound(robot) -> OutboundMail:
@@ -35,7 +35,7 @@ def test_relay_down_for_an_hour_delays_the_ack_and_loses_nothing(robot, gateway,
     """R1, RELIABILITY §3: retries with growing pauses, then exactly one acknowledgement."""
     relay_port = free_port()  # nothing listens there yet
     robot.settings.outbound_smtp_port = relay_port
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     run_jobs(robot)
     mail = _outbound(robot)
     assert (mail.status, mail.attempts) == ("pending", 1)
@@ -77,7 +77,7 @@ def test_relay_down_for_an_hour_delays_the_ack_and_loses_nothing(robot, gateway,
 
 def test_relay_refusing_the_recipient_marks_the_mail_failed(robot, gateway, sink):
     sink.refuse_with = "550 5.1.1 No such user"
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     run_jobs(robot)
     mail = _outbound(robot)
     assert mail.status == "failed"
@@ -88,7 +88,7 @@ def test_relay_refusing_the_recipient_marks_the_mail_failed(robot, gateway, sink
 
 def test_redis_emptied_before_the_worker_ran_loses_nothing(robot, gateway, sink, clock, redis):
     """RELIABILITY §3: nothing due lives only in Redis."""
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     redis.flushdb()
     run_jobs(robot)
     assert sink.received == []
@@ -102,7 +102,7 @@ def test_redis_down_at_intake_still_accepts_the_message(robot, gateway, sink, cl
     """The database is the system of record: a dead Redis does not make the gateway refuse mail."""
     live = robot.dispatcher
     robot.dispatcher = Dispatcher(f"unix://{tmp_path}/no-redis.sock", live.queue_name)
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     with robot.sessions() as session:
         assert session.scalars(select(RawMessage.status)).one() == "received"
     robot.dispatcher = live
@@ -114,7 +114,7 @@ def test_redis_down_at_intake_still_accepts_the_message(robot, gateway, sink, cl
 
 def test_reconciler_leaves_queued_jobs_alone(robot, gateway, clock):
     """A message whose job is still queued is not enqueued twice."""
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     clock.advance(timedelta(minutes=1))
     assert reconcile(robot).process == 0
     assert robot.dispatcher.queue.count == 1
@@ -123,7 +123,7 @@ def test_reconciler_leaves_queued_jobs_alone(robot, gateway, clock):
 def test_worker_killed_mid_send_gives_exactly_one_ack(robot, gateway, sink, clock, settings):
     """RELIABILITY: `kill -9` of a worker mid-job, then recovery → exactly one acknowledgement."""
     sink.hold = threading.Event()
-    _send(gateway, customer_mail())
+    send(gateway, customer_mail())
     worker = subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "1"],
                               env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -151,7 +151,7 @@ def test_registration_numbers_unique_under_20_concurrent_sessions(robot, gateway
     """R19: one journal; 20 SMTP sessions at once and two worker processes → 20 distinct numbers."""
     raws = [customer_mail(message_id=f"<c{i}@example.ru>", body=f"Нет света, дом {i}") for i in range(20)]
     with ThreadPoolExecutor(max_workers=20) as pool:
-        list(pool.map(lambda raw: _send(gateway, raw), raws))
+        list(pool.map(lambda raw: send(gateway, raw), raws))
     workers = [subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "1"],
                                 env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                for _ in range(2)]
@@ -182,12 +182,12 @@ def test_scheduler_enqueues_the_reconciler_at_once_and_once_per_period(robot):
 
 def test_relay_connection_is_kept_and_replaced_when_the_relay_restarts(robot, gateway, sink, clock):
     """One connection serves many acknowledgements; a relay restart costs nothing but a reconnect."""
-    _send(gateway, customer_mail(message_id="<one@example.ru>"))
+    send(gateway, customer_mail(message_id="<one@example.ru>"))
     run_jobs(robot)
     assert len(sink.wait_for(1)) == 1
     # The relay restarts: the kept connection is dead, and the next delivery must notice.
     robot.relay._client.sock.shutdown(socket.SHUT_RDWR)  # what a relay restart does to our end
-    _send(gateway, customer_mail(message_id="<two@example.ru>"))
+    send(gateway, customer_mail(message_id="<two@example.ru>"))
     run_jobs(robot)
     assert len(sink.wait_for(2)) == 2
     with robot.sessions() as session:
@@ -197,7 +197,7 @@ def test_relay_connection_is_kept_and_replaced_when_the_relay_restarts(robot, ga
 def test_worker_pool_shares_one_loaded_model_and_processes_everything(robot, gateway, sink, settings):
     """`mailrobot worker --processes 2`: a pool forked after the model is loaded does the work."""
     for i in range(6):
-        _send(gateway, customer_mail(message_id=f"<p{i}@example.ru>", body=f"Нет света, дом {i}"))
+        send(gateway, customer_mail(message_id=f"<p{i}@example.ru>", body=f"Нет света, дом {i}"))
     pool = subprocess.run([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "2"],
                           env=settings_env(settings), capture_output=True, timeout=120)
     assert pool.returncode == 0, pool.stderr.decode()[-2000:]

@@ -16,7 +16,6 @@ import pytest
 from robot.config import Settings
 from tests.conftest import ROBOT_ADDRESS, customer_mail, free_port, settings_env
 
-
 MAILROBOT_UP = [sys.executable, "-m", "robot.cli.main", "up"]
 
 

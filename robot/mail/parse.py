@@ -7,14 +7,14 @@ well as it can and records as a defect, so a human can look at the original.
 from __future__ import annotations
 
 import base64
-from collections import Counter
 import binascii
 import hashlib
 import quopri
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass, field
 
 from robot.config import Settings
-from robot.services.redis_server import start_redis
 from robot.dispatch import Dispatcher, run_periodic
+from robot.services.redis_server import start_redis
 
 log = logging.getLogger("robot.up")
 

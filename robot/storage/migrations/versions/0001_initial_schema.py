@@ -6,10 +6,10 @@ Create Date: 2026-11-29 07:28:25.862560
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import robot.storage.types
+from alembic import op
 
+import robot.storage.types
 
 revision = '0001'
 down_revision = None
