@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         description="From this confidence that an appeal is not the company's business, it gets the R9 reply.",
     )
 
+    repeat_threshold: float = Field(
+        0.8, ge=0, le=1,
+        description="From this similarity to an appeal of the same customer already answered on the merits, "
+        "a new one is a repeat with no new arguments (R7).",
+    )
+
     smtp_host: str = Field("127.0.0.1", description="Address the SMTP gateway listens on.")
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
     smtp_hostname: str = Field("mailrobot.local", description="Name the gateway announces in its banner.")

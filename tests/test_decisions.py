@@ -120,3 +120,53 @@ def test_the_model_reads_a_complaint_phrased_as_a_question(robot, gateway, sink)
     run_jobs(robot)
     [ack] = sink.wait_for(1)
     assert "14 рабочих дней" in ack.get_body(("plain",)).get_content()
+
+
+def test_r7_repeat_is_no_action_naming_the_answered_appeal():
+    decision = decide(_result(), has_reply_channel=True, repeat_of="2026-000007", **THRESHOLDS)
+    assert (decision.status, decision.reason, decision.repeat_of) == ("no_action", "repeat", "2026-000007")
+
+
+def _answer_first_appeal(robot) -> str:
+    """Stands in for the desk (a later issue): a specialist answered the appeal on the merits."""
+    with robot.unit_of_work() as session:
+        appeal = session.scalars(select(Appeal)).one()
+        appeal.answer_text = "Плановые работы на подстанции завершены, электроснабжение восстановлено."
+        appeal.status = "closed"
+        return appeal.number
+
+
+QUESTION = ("Здравствуйте. Почему у нас в доме на ул. Ленина, 5 каждый вечер отключают свет? "
+            "Прошу объяснить причину. Иванов Пётр, тел. 8 913 123-45-67")
+
+
+def test_repeat_of_an_answered_question_gets_the_no_action_notice(robot, gateway, sink):
+    """R7: the same question again, answered on the merits already, with nothing new."""
+    send(gateway, customer_mail(subject="Отключения", body=QUESTION, message_id="<q1@example.ru>"))
+    run_jobs(robot)
+    first = _answer_first_appeal(robot)
+    reworded = QUESTION.replace("Прошу объяснить причину.", "Объясните, пожалуйста, причину!")
+    send(gateway, customer_mail(subject="Отключения", body=reworded, message_id="<q2@example.ru>"))
+    run_jobs(robot)
+    [_, notice] = sink.wait_for(2)
+    with robot.sessions() as session:
+        second = session.scalars(select(Appeal).order_by(Appeal.id.desc())).first()
+    assert second.status == "no_action"
+    assert second.classification["decision"]["repeat_of"] == first
+    text = notice.get_body(("plain",)).get_content()
+    assert f"уже был дан ответ по существу (обращение № {first})" in text
+
+
+def test_a_new_circumstance_is_not_a_repeat(robot, gateway, sink):
+    send(gateway, customer_mail(subject="Отключения", body=QUESTION, message_id="<q1@example.ru>"))
+    run_jobs(robot)
+    _answer_first_appeal(robot)
+    news = ("После вашего ответа ничего не изменилось: вчера при отключении у меня сгорел холодильник, "
+            "прошу возместить ущерб. Иванов Пётр, ул. Ленина, 5, тел. 8 913 123-45-67")
+    send(gateway, customer_mail(subject="Сгорел холодильник", body=news, message_id="<q3@example.ru>"))
+    run_jobs(robot)
+    [_, ack] = sink.wait_for(2)
+    with robot.sessions() as session:
+        second = session.scalars(select(Appeal).order_by(Appeal.id.desc())).first()
+    assert second.status == "registered"
+    assert "Регистрационный номер" in ack.get_body(("plain",)).get_content()

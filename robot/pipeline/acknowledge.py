@@ -44,6 +44,7 @@ def first_reply(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
         "kind": decision.shown_kind,
         "due_at": appeal.due_at,
         "reason": decision.reason,
+        "repeat_of": decision.repeat_of,
         "customer_name": appeal.customer_name,
         "customer_subject": appeal.subject,
     }

@@ -1,8 +1,8 @@
 """What the robot does with a classified appeal — decided here, applied in one place.
 
 The Standard's cases, in order:
-- R7: obscene or abusive words, threats to staff, unreadable text → registered, no action taken,
-  and the customer is told why;
+- R7: obscene or abusive words, threats to staff, unreadable text, a repeat of a question already
+  answered on the merits with nothing new → registered, no action taken, and the customer is told why;
 - R9: clearly not the company's business → thanks and a notice that the company cannot answer,
   and the appeal is closed;
 - R8: no contact details and no channel to answer through → registered, not considered, nothing
@@ -20,7 +20,7 @@ from classifiers import Classification
 from robot.deadlines.limits import ANSWER_LIMITS
 
 #: The reasons of R7, most serious first: a threat outranks swearing.
-NO_ACTION_FLAGS = ("threat", "obscene", "unreadable")
+NO_ACTION_FLAGS = ("threat", "obscene", "unreadable", "repeat")
 
 
 @dataclass(frozen=True)
@@ -30,17 +30,22 @@ class Decision:
     deadline_kind: str  # the kind whose answer limit sets the due date
     shown_kind: str | None  # the kind named to the customer; None: neutral words
     reason: str | None = None
+    repeat_of: str | None = None  # the number of the appeal already answered, for a repeat
 
     def as_dict(self) -> dict[str, str | None]:
         return {"status": self.status, "reply": self.reply, "deadline_kind": self.deadline_kind,
-                "shown_kind": self.shown_kind, "reason": self.reason}
+                "shown_kind": self.shown_kind, "reason": self.reason, "repeat_of": self.repeat_of}
 
 
 def decide(result: Classification, *, kind_threshold: float, scope_threshold: float,
-           has_reply_channel: bool) -> Decision:
+           has_reply_channel: bool, repeat_of: str | None = None) -> Decision:
+    """``repeat_of``: the number of an appeal of this customer, answered on the merits, that this
+    one repeats with nothing new (found by the pipeline, which knows the customer's history)."""
+    flags = [*result.flags, *(["repeat"] if repeat_of else [])]
     for flag in NO_ACTION_FLAGS:
-        if flag in result.flags:
-            return Decision("no_action", "no_action", result.kind, result.kind, reason=flag)
+        if flag in flags:
+            return Decision("no_action", "no_action", result.kind, result.kind, reason=flag,
+                            repeat_of=repeat_of if flag == "repeat" else None)
     if result.scope == "out" and (result.scope_confidence or 0.0) >= scope_threshold:
         return Decision("closed", "out_of_scope", result.kind, result.kind, reason="out_of_scope")
     if "no_contact" in result.flags and not has_reply_channel:

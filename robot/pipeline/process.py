@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from classifiers import Classification, classify
+from classifiers.similarity import closest
 from robot.app import Robot
 from robot.deadlines.limits import due_at
 from robot.mail.loops import automatic_reason
@@ -96,10 +97,33 @@ def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
         return Prepared(mail, reason)
     result = classify(mail.subject, mail.text)
     settings = robot.settings
+    customer = mail.from_addr or _plausible(raw.mail_from)
     decision = decide(result, kind_threshold=settings.classifier_kind_threshold,
                       scope_threshold=settings.classifier_scope_threshold,
-                      has_reply_channel=bool(mail.from_addr or _plausible(raw.mail_from)))
+                      has_reply_channel=bool(customer), repeat_of=_repeat_of(robot, customer, mail))
     return Prepared(mail, None, result, decision, due_at(robot.calendar, raw.received_at, decision.deadline_kind))
+
+
+#: How many of a customer's answered appeals a new one is compared with (the latest ones).
+_HISTORY = 20
+
+
+def _repeat_of(robot: Robot, customer: str | None, mail: ParsedMail) -> str | None:
+    """The number of this customer's appeal, answered on the merits, that ``mail`` repeats (R7)."""
+    if not customer:
+        return None
+    with robot.sessions() as session:
+        earlier = session.execute(
+            select(Appeal.number, Message.subject, Message.text)
+            .join(Message, (Message.appeal_id == Appeal.id) & (Message.direction == "in"))
+            .where(Appeal.customer_email == customer, Appeal.answer_text.is_not(None))
+            .order_by(Appeal.id.desc(), Message.id)
+            .limit(_HISTORY)
+        ).all()
+    found = closest((mail.subject, mail.text), [(subject or "", text) for _, subject, text in earlier])
+    if found is None or found[1] < robot.settings.repeat_threshold:
+        return None
+    return earlier[found[0]].number
 
 
 def _record(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared) -> int | None:
