@@ -127,3 +127,33 @@ def test_reduced_heads_say_what_scikit_learn_says():
         reduced = LinearHead.from_calibrated(head)
         assert reduced.classes == list(head.classes_)
         assert np.allclose(reduced.predict_proba(features), head.predict_proba(features), atol=1e-9)
+
+
+def test_specialists_corrections_are_kept_and_feed_training(robot, gateway, sink):
+    """Learning from specialists: a correction changes the appeal (and its due date) and is kept."""
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from robot.pipeline.correct import corrected_examples, correct
+    from robot.storage.models import Appeal, Correction, Event
+    from tests.conftest import OMSK, customer_mail, run_jobs, send
+
+    send(gateway, customer_mail(subject="Вопрос", body="Подскажите, какие документы нужны для договора? Иванов"))
+    run_jobs(robot)
+    with robot.sessions() as session:
+        number = session.scalars(select(Appeal.number)).one()
+    result = correct(robot, number, actor="petrova", kind="complaint", scope="in")
+    assert result.changed == {"kind": ("question", "complaint")}
+    with robot.sessions() as session:
+        appeal = session.scalars(select(Appeal)).one()
+        [stored] = session.scalars(select(Correction)).all()
+        actions = session.scalars(select(Event.action).where(Event.appeal_id == appeal.id)).all()
+    assert appeal.kind == "complaint"
+    assert appeal.due_at == datetime(2026, 1, 30, 17, 0, tzinfo=OMSK)  # 14 working days now
+    assert (stored.actor, stored.field, stored.old, stored.new) == ("petrova", "kind", "question", "complaint")
+    assert "corrected" in actions
+    [example] = corrected_examples(robot)
+    assert (example.kind, example.text) == ("complaint", "Подскажите, какие документы нужны для договора? Иванов")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        correct(robot, number, actor="petrova", kind="wish")

@@ -78,3 +78,13 @@ def test_quarantine_list_and_retry(robot, gateway, sink, cli, monkeypatch):
     run_jobs(robot)
     assert len(sink.wait_for(1)) == 1
     assert json.loads(cli("quarantine", "list", "--json")) == []
+
+
+def test_appeals_correct_command(robot, gateway, sink, cli):
+    _register_one(robot, gateway)
+    assert "kind complaint → application" in cli("appeals", "correct", "2026-000001", "--by", "petrova",
+                                                 "--kind", "application")
+    assert json.loads(cli("appeals", "show", "2026-000001", "--json"))["kind"] == "application"
+    result = CliRunner().invoke(app, ["appeals", "correct", "2026-000001", "--by", "x", "--scope", "maybe"])
+    assert result.exit_code != 0
+    assert "scope must be one of" in result.output

@@ -102,6 +102,32 @@ def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
         typer.echo(f"{event['at']}  {event['actor']}  {event['action']}")
 
 
+@app.command("correct")
+def correct_appeal(
+    number: str,
+    by: Annotated[str, typer.Option("--by", help="Who corrects (login).")],
+    kind: Annotated[Optional[str], typer.Option(help="question | application | complaint")] = None,
+    topic: Annotated[Optional[str], typer.Option()] = None,
+    scope: Annotated[Optional[str], typer.Option(help="in | out")] = None,
+) -> None:
+    """Correct the kind, topic or scope the classifier gave an appeal (kept for retraining)."""
+    from robot.app import Robot
+    from robot.pipeline.correct import NoSuchAppeal, correct
+
+    robot = Robot(Settings.load())
+    try:
+        result = correct(robot, number, actor=by, kind=kind, topic=topic, scope=scope)
+    except NoSuchAppeal:
+        typer.echo(f"no appeal {number}", err=True)
+        raise typer.Exit(1) from None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if not result.changed:
+        typer.echo(f"{number}: nothing to change")
+    for field, (old, new) in result.changed.items():
+        typer.echo(f"{number}: {field} {old} → {new}")
+
+
 def _message(message: Message, outbound: OutboundMail | None, tz: ZoneInfo) -> dict[str, Any]:
     data: dict[str, Any] = {
         "direction": message.direction,

@@ -68,11 +68,22 @@ def evaluate_file(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
 
 
 @app.command("train")
-def train_model() -> None:
+def train_model(
+    include_corrections: Annotated[bool, typer.Option(help="Add the specialists' corrections from the database.")]
+    = False,
+) -> None:
     """Retrain from the shipped corpus; replace the model only if held-out kind macro-F1 is not worse."""
     from classifiers.train import train
 
-    result = train()
+    extra = []
+    if include_corrections:
+        from robot.app import Robot
+        from robot.config import Settings
+        from robot.pipeline.correct import corrected_examples
+
+        extra = corrected_examples(Robot(Settings.load()))
+        typer.echo(f"{len(extra)} corrected appeal(s) added to the corpus")
+    result = train(extra)
     for report in result.heldout.values():
         typer.echo(report.as_text())
     previous = "none" if result.previous_macro_f1 is None else f"{result.previous_macro_f1:.3f}"

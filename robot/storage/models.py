@@ -165,6 +165,20 @@ class OutboundMail(Base):
     sent_at: Mapped[datetime | None]
 
 
+class Correction(Base):
+    """A specialist's correction of what the classifier said; training material for the next model."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    field: Mapped[str] = mapped_column(String(16))  # kind | topic | scope
+    old: Mapped[str | None] = mapped_column(String(64))
+    new: Mapped[str] = mapped_column(String(64))
+
+
 class Event(Base):
     """History: every state change, who made it and when."""
 
