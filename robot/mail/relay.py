@@ -27,16 +27,16 @@ class Relay:
                 try:
                     client.sendmail(mail_from, [rcpt_to], raw)
                     return
-                except smtplib.SMTPServerDisconnected:
-                    self.close()
-                    if fresh or attempt == 2:
-                        raise
                 except smtplib.SMTPResponseException:
+                    # The relay answered (a refusal): the connection is fine, the message is not.
                     self._reset()
                     raise
                 except OSError:
+                    # Disconnected, broken pipe, reset: a kept connection may simply have gone
+                    # stale while idle, so one fresh try; a fresh one failing is the relay's state.
                     self.close()
-                    raise
+                    if fresh or attempt == 2:
+                        raise
 
     def _connect(self) -> smtplib.SMTP:
         if self._client is None:
