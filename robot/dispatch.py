@@ -74,7 +74,12 @@ class Dispatcher:
 
 
 def process_job_id(raw_ids: list[int]) -> str:
-    """The id of the job that processes ``raw_ids``; named by the first, which the reconciler checks."""
+    """The id of the job that processes ``raw_ids``.
+
+    A single message's job is ``process-N``, the id the reconciler looks for; a batch's names its
+    first and last message, and the reconciler gives such messages a grace period before it
+    enqueues them again on their own.
+    """
     return f"process-{raw_ids[0]}" if len(raw_ids) == 1 else f"process-{raw_ids[0]}-{raw_ids[-1]}"
 
 
