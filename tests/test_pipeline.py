@@ -12,7 +12,8 @@ from tests.conftest import OMSK, customer_mail, run_jobs, send
 
 
 def test_complaint_gets_registration_number_and_due_date(robot, gateway, sink):
-    """R1, R6, R13: registered, acknowledged with the number and a due date 14 working days on."""
+    """R1, R6, R13: registered, acknowledged with the number and a due date 14 working days on;
+    R4: the answer goes back by the channel the customer used, to the address they wrote from."""
     send(gateway, customer_mail())
     run_jobs(robot)
 
