@@ -70,7 +70,8 @@ def run_up(settings: Settings) -> int:
     try:
         while not stopping.is_set():
             for child in children:
-                code = child.process.poll() if child.process else 0
+                assert child.process is not None
+                code = child.process.poll()
                 if code is not None and not stopping.is_set():
                     log.error("%s exited with status %s; restarting", child.part, code)
                     # A part that keeps crashing at start should not spin the CPU.
