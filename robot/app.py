@@ -15,6 +15,7 @@ from robot.config import Settings
 from robot.deadlines.calendar import WorkCalendar
 from robot.dispatch import Dispatcher
 from robot.mail.relay import Relay
+from robot.routing.engine import Router
 from robot.storage.db import Database, make_engine
 from robot.templating import make_environment
 
@@ -58,6 +59,11 @@ class Robot:
     @cached_property
     def signing_key(self) -> bytes:
         return self.settings.signing_key()
+
+    @cached_property
+    def router(self) -> Router:
+        """The routing rules in force in this process (reloaded when the file changes)."""
+        return Router(self.settings.routing_rules)
 
     @cached_property
     def relay(self) -> Relay:

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
         None, description="Key that signs reply tokens. Unset: generated once into the data dir."
     )
     templates_dir: Path = Field(PROJECT_ROOT / "templates", description="Jinja2 templates (Russian texts).")
+    routing_rules: Path = Field(PROJECT_ROOT / "routing_rules.yaml",
+                                description="Routing rules; reloaded when the file changes.")
 
     @field_validator("accept", mode="before")
     @classmethod

@@ -43,7 +43,7 @@ def test_appeals_list_and_show_as_json(robot, gateway, sink, cli):
     assert [m["direction"] for m in shown["messages"]] == ["in", "out"]
     assert shown["messages"][1]["delivery"]["status"] == "sent"
     assert "2026-000001" in shown["messages"][1]["text"]
-    assert [h["action"] for h in shown["history"]] == ["registered", "ack_queued", "mail_sent"]
+    assert [h["action"] for h in shown["history"]] == ["registered", "routed", "ack_queued", "mail_sent"]
     assert shown["classification"]["kind_scores"]["complaint"] > 0.5
 
 

@@ -68,7 +68,7 @@ def test_appeal_keeps_thread_and_history(robot, gateway, sink):
         raw = session.scalars(select(RawMessage)).one()
         outbound = session.scalars(select(OutboundMail)).one()
     assert directions == ["in", "out"]
-    assert actions == ["registered", "ack_queued", "mail_sent"]
+    assert actions == ["registered", "routed", "ack_queued", "mail_sent"]
     assert raw.status == "processed" and raw.appeal_id == appeal.id
     assert outbound.status == "sent" and outbound.attempts == 1
 

@@ -70,4 +70,5 @@ def test_signing_key_is_created_once_and_kept(tmp_path):
 def test_readme_shows_every_setting():
     from robot.config import PROJECT_ROOT, settings_table
 
+    # After changing a setting: .venv/bin/python scripts/update-readme-settings.py
     assert settings_table() in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

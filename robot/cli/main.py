@@ -17,6 +17,7 @@ import typer
 from robot.cli import appeals as appeals_cli
 from robot.cli import classifier as classifier_cli
 from robot.cli import quarantine as quarantine_cli
+from robot.cli import routes as routes_cli
 from robot.config import Settings
 
 app = typer.Typer(help="mailrobot: the Mail-robot of a grid company's customer service.", no_args_is_help=True)
@@ -25,6 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(appeals_cli.app, name="appeals")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(classifier_cli.app, name="classifier")
+app.add_typer(routes_cli.app, name="routes")
 
 
 def _logging() -> None:

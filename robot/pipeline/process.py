@@ -26,6 +26,7 @@ from robot.mail.parse import ParsedMail, parse
 from robot.pipeline.acknowledge import first_reply
 from robot.pipeline.decide import Decision, decide
 from robot.pipeline.register import next_number
+from robot.routing import Facts, Routing
 from robot.storage.models import Appeal, Attachment, Event, Message, RawMessage
 
 log = logging.getLogger("robot.pipeline")
@@ -40,6 +41,7 @@ class Prepared:
     classification: Classification | None = None
     decision: Decision | None = None
     due_at: datetime | None = None
+    routing: Routing | None = None
 
 
 def process_raw(robot: Robot, raw_id: int) -> int | None:
@@ -101,7 +103,11 @@ def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
     decision = decide(result, kind_threshold=settings.classifier_kind_threshold,
                       scope_threshold=settings.classifier_scope_threshold,
                       has_reply_channel=bool(customer), repeat_of=_repeat_of(robot, customer, mail))
-    return Prepared(mail, None, result, decision, due_at(robot.calendar, raw.received_at, decision.deadline_kind))
+    routing = robot.router.route(Facts(
+        subject=mail.subject, text=mail.text, kind=result.kind, topic=result.topic, scope=result.scope,
+        flags=result.flags, status=decision.status, channel=raw.channel, sender=customer))
+    return Prepared(mail, None, result, decision, due_at(robot.calendar, raw.received_at, decision.deadline_kind),
+                    routing)
 
 
 #: How many of a customer's answered appeals a new one is compared with (the latest ones).
@@ -149,8 +155,9 @@ def _record(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared)
 
 
 def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared) -> Appeal:
-    mail, result, decision = prepared.mail, prepared.classification, prepared.decision
-    assert result is not None and decision is not None and prepared.due_at is not None
+    mail, result, decision, routing = prepared.mail, prepared.classification, prepared.decision, prepared.routing
+    assert result is not None and decision is not None and prepared.due_at is not None and routing is not None
+    territory = routing.territory
     registered_at = raw.received_at
     year = registered_at.astimezone(robot.settings.tz).year
     seq, number = next_number(session, year)
@@ -171,6 +178,13 @@ def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepare
         subject=mail.subject or None,
         customer_name=mail.from_name,
         customer_email=mail.from_addr or _plausible(raw.mail_from),
+        queue=routing.queue,
+        assignee=routing.assignee,
+        routing=routing.as_dict(),
+        region=territory.region,
+        city_district=territory.district,
+        branch=territory.branch,
+        unit=territory.unit_name,
     )
     session.add(appeal)
     session.flush()
@@ -189,7 +203,11 @@ def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepare
                       action="registered",
                       detail={"number": number, "kind": result.kind, "scores": result.kind_scores,
                               "model": result.model, "defects": len(mail.defects), "decision": decision.as_dict()}))
-    log.info("registered %s (%s, %s) from raw message %s", number, result.kind, decision.status, raw.id)
+    session.add(Event(appeal_id=appeal.id, at=robot.clock.now(), actor="robot", action="routed",
+                      detail={"queue": routing.queue, "rules_version": routing.rules_version,
+                              "hits": [hit["rule"] for hit in routing.hits], "territory": territory.unit}))
+    log.info("registered %s (%s, %s) → %s from raw message %s", number, result.kind, decision.status, routing.queue,
+             raw.id)
     return appeal
 
 

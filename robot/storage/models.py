@@ -89,6 +89,11 @@ class Appeal(Base):
     customer_address: Mapped[str | None] = mapped_column(Text)
     account_number: Mapped[str | None] = mapped_column(String(64))
 
+    #: Where routing put the appeal, and why (rules version, territory evidence, rule hits/misses).
+    queue: Mapped[str | None] = mapped_column(String(64), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    routing: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
     # Journal columns (R19); territory and people are filled by routing and the desk.
     region: Mapped[str | None] = mapped_column(String(128))
     city_district: Mapped[str | None] = mapped_column(String(128))
