@@ -232,3 +232,32 @@ def test_registered_appeal_carries_its_queue_territory_and_reasons(robot, gatewa
     assert [step["verdict"] for step in appeal.routing["trace"]] == ["miss", "miss", "hit"]
     assert appeal.routing["territory"]["evidence"]
     assert routed.detail["queue"] == "omsk-1"
+
+
+def test_explain_says_why(rules_path):
+    """R12: `routes explain` prints the classifier's view, the territory with evidence, every rule's verdict."""
+    from typer.testing import CliRunner
+
+    from robot.cli.main import app
+
+    result = CliRunner().invoke(app, ["routes", "explain", "--rules", str(rules_path), "--text",
+                                      "Подскажите, когда закончится плановое отключение на ул. Ленина, 12?"])
+    assert result.exit_code == 0, result.output
+    assert "territory:  г. Омск / Центральный административный округ / ЗЭС / omsk-1" in result.output
+    assert "evidence: street «улица Ленина»" in result.output
+    assert "miss  doubtful kind: status is 'registered', not 'triage'" in result.output
+    assert "HIT   questions by territory → omsk-1" in result.output
+    assert "decision:   queue omsk-1" in result.output
+
+
+def test_check_command_rejects_a_broken_file_with_its_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from robot.cli.main import app
+
+    path = tmp_path / "broken.yaml"
+    path.write_text(SMALL.replace("then: {queue: triage}", "then: {queue: nowhere}"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["routes", "check", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:{_line_of(SMALL, 'then: {queue: triage}')}:" in result.output
+    assert "no queue 'nowhere'" in result.output

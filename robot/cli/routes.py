@@ -83,18 +83,24 @@ def explain(
         subject, body, sender = mail.subject, mail.text, mail.from_addr
     else:
         subject, body, sender = "", text or "", None
+    from robot.pipeline.decide import decide
+
+    settings = Settings.load()
     loaded = _load(rules_file)
     result = classify(subject, body)
+    # The same decision the pipeline takes (R7, R9, triage), since rules look at its status.
+    decision = decide(result, kind_threshold=settings.classifier_kind_threshold,
+                      scope_threshold=settings.classifier_scope_threshold, has_reply_channel=True)
     routing = route(loaded, Gazetteer(loaded.rules), Facts(
         subject=subject, text=body, kind=result.kind, topic=result.topic, scope=result.scope, flags=result.flags,
-        status="registered", channel="email", sender=sender))
+        status=decision.status, channel="email", sender=sender))
     if as_json:
         typer.echo(json.dumps({"classification": result.as_dict(), "routing": routing.as_dict()},
                               ensure_ascii=False, indent=2))
         return
     t = routing.territory
     typer.echo(f"classifier: {result.kind} ({result.kind_confidence:.2f}), topic {result.topic}, "
-               f"scope {result.scope}, flags {result.flags or '-'}")
+               f"scope {result.scope}, flags {result.flags or '-'}; status {decision.status}")
     typer.echo(f"territory:  {t.region or '?'} / {t.district or '?'} / {t.branch or '?'} / {t.unit or '?'} "
                f"(confidence {t.confidence:.2f})")
     for line in t.evidence:

@@ -18,6 +18,8 @@ _WORD = re.compile(r"[\w-]+")
 _ACCOUNT = re.compile(r"(?<!\d)(\d{10,12})(?!\d)")
 #: Confidence of each kind of evidence.
 _WEIGHT = {"street": 0.9, "settlement": 0.9, "district": 0.8, "account": 0.7}
+#: A district named by one word only («Советский»): ordinary words share those stems.
+_LONE_DISTRICT = 0.5
 #: The longest alias, in words, that is looked for.
 _MAX_WORDS = 5
 
@@ -83,7 +85,10 @@ class Gazetteer:
                     written = " ".join(words[start : start + size])
                     if size == 1 and (len(written) < 4 or written.isdigit()):
                         continue  # «Мира» yes; «д», «5» no: too short to mean a place alone
-                    found.append((_WEIGHT[entry.kind], entry, written))
+                    weight = _WEIGHT[entry.kind]
+                    if entry.kind == "district" and size == 1:
+                        weight = _LONE_DISTRICT  # «Центральный» may be «центральное отопление»
+                    found.append((weight, entry, written))
         if found:
             # The most specific evidence wins; agreement between pieces of evidence raises confidence.
             best_weight, best, phrase = max(found, key=lambda item: item[0])
