@@ -15,12 +15,14 @@ def run_worker(robot: Robot, *, processes: int = 1, burst: bool = False, with_sc
     if processes <= 1:
         worker = RobotWorker([dispatcher.queue], connection=dispatcher.connection, robot=robot)
         return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="WARNING")
-    # Load the classifier once, here, then fork the workers: they share its pages copy-on-write
-    # instead of each holding its own copy. gc.freeze keeps the collector from touching (and so
-    # copying) those objects in every child. Nothing that holds a connection exists yet.
+    # Load the classifier and the routing rules once, here, then fork the workers: they share
+    # those pages copy-on-write instead of each holding its own copy. gc.freeze keeps the
+    # collector from touching (and so copying) those objects in every child. Nothing that holds
+    # a connection exists yet.
     from classifiers import classify
 
     classify("Прогрев", "Нет света третий день, ул. Ленина, 5. Иванов")
+    robot.router.route  # noqa: B018 — loads and checks routing_rules.yaml before forking
     bind(robot)
     gc.freeze()
     pool = WorkerPool([dispatcher.queue_name], connection=dispatcher.connection, num_workers=processes,
