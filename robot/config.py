@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     queue_name: str = Field("mailrobot", description="RQ queue that carries the robot's jobs.")
     workers: int = Field(2, ge=1, description="RQ worker processes that `mailrobot up` (and `mailrobot worker`) runs.")
     worker_nice: int = Field(
-        5, ge=0, le=19,
-        description="Scheduling niceness of workers: under a burst, taking mail in goes before processing it.",
+        0, ge=0, le=19,
+        description="Scheduling niceness of workers (raise it to favour the gateway over processing).",
     )
 
     classifier_kind_threshold: float = Field(
