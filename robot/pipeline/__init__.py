@@ -1,5 +1,5 @@
-"""The pipeline: parse → classify → register → acknowledge, one unit of work per batch of raw messages."""
+"""The pipeline: parse → classify → decide → register → route → reply, one unit of work per batch."""
 
-from robot.pipeline.process import process_many, process_raw
+from robot.pipeline.process import process_many
 
-__all__ = ["process_many", "process_raw"]
+__all__ = ["process_many"]

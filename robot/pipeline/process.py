@@ -44,12 +44,6 @@ class Prepared:
     routing: Routing | None = None
 
 
-def process_raw(robot: Robot, raw_id: int) -> int | None:
-    """Process raw message ``raw_id``; returns the id of mail claimed for delivery now, if any."""
-    claimed = process_many(robot, [raw_id])
-    return claimed[0] if claimed else None
-
-
 def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
     """Process several raw messages in one write transaction; returns ids of mail claimed for delivery.
 

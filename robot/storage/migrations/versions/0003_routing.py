@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import robot.storage.types
 
 
 revision = '0003'
