@@ -127,8 +127,15 @@ def test_r7_repeat_is_no_action_naming_the_answered_appeal():
     assert (decision.status, decision.reason, decision.repeat_of) == ("no_action", "repeat", "2026-000007")
 
 
-def _answer_first_appeal(robot) -> str:
-    """Stands in for the desk (a later issue): a specialist answered the appeal on the merits."""
+QUESTION = ("Здравствуйте. Почему у нас в доме на ул. Ленина, 5 каждый вечер отключают свет? "
+            "Прошу объяснить причину. Иванов Пётр, тел. 8 913 123-45-67")
+
+
+def _ask_and_get_an_answer(robot, gateway) -> str:
+    """The customer asks QUESTION; a specialist answers it on the merits (standing in for the desk,
+    a later issue). Returns the appeal's number."""
+    send(gateway, customer_mail(subject="Отключения", body=QUESTION, message_id="<q1@example.ru>"))
+    run_jobs(robot)
     with robot.unit_of_work() as session:
         appeal = session.scalars(select(Appeal)).one()
         appeal.answer_text = "Плановые работы на подстанции завершены, электроснабжение восстановлено."
@@ -136,15 +143,9 @@ def _answer_first_appeal(robot) -> str:
         return appeal.number
 
 
-QUESTION = ("Здравствуйте. Почему у нас в доме на ул. Ленина, 5 каждый вечер отключают свет? "
-            "Прошу объяснить причину. Иванов Пётр, тел. 8 913 123-45-67")
-
-
 def test_repeat_of_an_answered_question_gets_the_no_action_notice(robot, gateway, sink):
     """R7: the same question again, answered on the merits already, with nothing new."""
-    send(gateway, customer_mail(subject="Отключения", body=QUESTION, message_id="<q1@example.ru>"))
-    run_jobs(robot)
-    first = _answer_first_appeal(robot)
+    first = _ask_and_get_an_answer(robot, gateway)
     reworded = QUESTION.replace("Прошу объяснить причину.", "Объясните, пожалуйста, причину!")
     send(gateway, customer_mail(subject="Отключения", body=reworded, message_id="<q2@example.ru>"))
     run_jobs(robot)
@@ -158,9 +159,7 @@ def test_repeat_of_an_answered_question_gets_the_no_action_notice(robot, gateway
 
 
 def test_a_new_circumstance_is_not_a_repeat(robot, gateway, sink):
-    send(gateway, customer_mail(subject="Отключения", body=QUESTION, message_id="<q1@example.ru>"))
-    run_jobs(robot)
-    _answer_first_appeal(robot)
+    _ask_and_get_an_answer(robot, gateway)
     news = ("После вашего ответа ничего не изменилось: вчера при отключении у меня сгорел холодильник, "
             "прошу возместить ущерб. Иванов Пётр, ул. Ленина, 5, тел. 8 913 123-45-67")
     send(gateway, customer_mail(subject="Сгорел холодильник", body=news, message_id="<q3@example.ru>"))
