@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from classifiers.detectors import detect_flags
 from classifiers.model import ARTIFACT, Model, load
 from classifiers.result import KINDS, Classification
 
@@ -20,8 +21,6 @@ class Classifier:
     def classify_batch(self, items: Sequence[tuple[str, str]]) -> list[Classification]:
         if not items:
             return []
-        from classifiers.detectors import detect_flags
-
         subjects = [subject or "" for subject, _ in items]
         texts = [text or "" for _, text in items]
         probabilities = self.model.predict_proba(subjects, texts)

@@ -22,7 +22,7 @@ def run_worker(robot: Robot, *, processes: int = 1, burst: bool = False, with_sc
     from classifiers import classify
 
     classify("Прогрев", "Нет света третий день, ул. Ленина, 5. Иванов")
-    robot.router.route  # noqa: B018 — loads and checks routing_rules.yaml before forking
+    _ = robot.router  # loads and checks routing_rules.yaml before forking
     bind(robot)
     gc.freeze()
     pool = WorkerPool([dispatcher.queue_name], connection=dispatcher.connection, num_workers=processes,
