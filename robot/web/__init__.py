@@ -1,0 +1,1 @@
+"""The web: the Internet reception (forms, status page, JSON API) and the specialists' desk."""
