@@ -198,3 +198,23 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     appeal: Mapped[Appeal | None] = relationship(back_populates="events")
+
+
+class User(Base):
+    """A member of staff: a login, a role and the queues they work in.
+
+    Routing rules, queues (members, supervisor) and appeals (assignee) name staff by login; the
+    e-mail address for staff notifications is looked up here.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(32))  # specialist | routing | manager | admin
+    queues: Mapped[list[Any]] = mapped_column(default=list)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
