@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -66,6 +67,20 @@ class Settings(BaseSettings):
         "a new one is a repeat with no new arguments (R7).",
     )
 
+    auto_reply_limit: int = Field(
+        50, ge=1,
+        description="At most this many mails go to one address within `auto_reply_window_h`; beyond it the "
+        "robot registers the appeal but sends no automatic reply (RFC 3834's last-resort loop guard; TMDA's "
+        "MAX_AUTORESPONSES_PER_DAY default).",
+    )
+    auto_reply_window_h: int = Field(
+        24, ge=1, description="The window (hours) of `auto_reply_limit`; also: one «added to your appeal» "
+        "notice per appeal within it.",
+    )
+    bounce_hold_days: int = Field(
+        14, ge=1, description="After a bounce, the robot sends the address no automatic mail for this many days.",
+    )
+
     smtp_host: str = Field("127.0.0.1", description="Address the SMTP gateway listens on.")
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
     smtp_hostname: str = Field("mailrobot.local", description="Name the gateway announces in its banner.")
@@ -79,6 +94,24 @@ class Settings(BaseSettings):
         "Empty: the domain of `mail_from`.",
     )
 
+    imap_host: str | None = Field(
+        None, description="IMAP server of an existing mailbox to read. Unset: no IMAP intake."
+    )
+    imap_port: int | None = Field(None, description="IMAP port. Unset: 993 with `tls`, else 143.")
+    imap_tls: Literal["tls", "starttls", "none"] = Field(
+        "tls", description="IMAP connection security: `tls` (implicit), `starttls` or `none` (loopback only)."
+    )
+    imap_user: str | None = Field(None, description="IMAP login.")
+    imap_password: str | None = Field(None, description="IMAP password.")
+    imap_folder: str = Field("INBOX", description="Folder the IMAP intake reads.")
+    imap_processed_folder: str | None = Field(
+        None, description="Folder a stored message is moved to. Unset: it is flagged \\Seen and left in place."
+    )
+    imap_poll_s: float = Field(
+        30.0, gt=0, le=30,
+        description="Longest wait between looks at the folder (IDLE pushes sooner; servers without IDLE are polled).",
+    )
+
     outbound_smtp_host: str | None = Field(
         None, description="Relay for outgoing mail. Unset: outgoing mail is written to the outbox dir."
     )
@@ -87,9 +120,58 @@ class Settings(BaseSettings):
     mail_from: str = Field("robot@omskenergo.example", description="From address of the robot's mail.")
     mail_from_name: str = Field("Омскэнерго, Mail-робот", description="Display name of the robot's mail.")
 
-    web_host: str = Field("127.0.0.1", description="Address of the web app (the desk and forms, not served yet).")
-    web_port: int = Field(8080, description="Port of the web app (not served yet).")
+    informer_rate_per_s: float = Field(
+        20.0, gt=0, description="Auto-informer: most campaign messages handed to the relay per second, so a "
+        "100,000-recipient campaign is spread out instead of flooding the relay.",
+    )
+    informer_link_base: str = Field(
+        "http://127.0.0.1:8080", description="Public address of the web app that campaign mail links to "
+        "(the customer's confirmation page).",
+    )
+
+    account_number_pattern: str = Field(
+        r"\d{10,12}", description="A personal account number (лицевой счёт), as a regular expression."
+    )
+
+    web_host: str = Field("127.0.0.1", description="Address of the web app (the Internet reception, its API, the desk).")
+    web_port: int = Field(8080, description="Port of the web app.")
+    desk_session_hours: float = Field(12.0, gt=0, description="A desk login lasts this long (a working day).")
+    desk_login_attempts: int = Field(
+        5, ge=1, description="Failed desk logins allowed per login or address in 15 minutes; then refused."
+    )
+    web_attachment_max_bytes: int = Field(10 * 1024 * 1024, description="Largest file a web form or the API accepts.")
+    web_attachment_max_count: int = Field(5, description="Most files one web submission may carry.")
+    web_attachment_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [".pdf", ".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".txt", ".rtf", ".doc",
+                                 ".docx", ".odt", ".xls", ".xlsx", ".ods"],
+        description="File name extensions a web submission may attach (comma-separated).",
+    )
+    web_confirmation_wait_s: float = Field(
+        3.0, description="How long the confirmation page and the API's answer wait for the registration number "
+        "before saying \"being registered\" (the page then refreshes itself).",
+    )
+    web_min_fill_s: float = Field(3.0, description="A form sent back sooner than this after it was shown is spam.")
+    web_submit_limit: int = Field(10, description="Web submissions one client address may make per `web_limit_window_s`.")
+    web_status_limit: int = Field(30, description="Status look-ups one client address may make per `web_limit_window_s`.")
+    web_limit_window_s: int = Field(3600, description="The window of the per-address web limits, in seconds.")
+    web_api_token: str | None = Field(
+        None, description="Bearer token the company's site sends to the JSON API; it may then pass the customer's "
+        "IP address. Unset: the API is open, limited per client address like the forms.",
+    )
+    web_trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated).",
+    )
     timezone: str = Field("Asia/Omsk", description="The company's time zone; all deadlines use it.")
+    workday_start: time = Field(time(8, 0), description="Working hours begin (R16); staff notifications wait for them.")
+    workday_end: time = Field(
+        time(17, 0), description="Working hours end; a deadline falls then (an hour earlier on a pre-holiday day)."
+    )
+    calendar_file: Path | None = Field(
+        PROJECT_ROOT / "calendar.yaml",
+        description="Company days off and working days on top of the production calendar, calendars for "
+        "queues, changed answer limits; reloaded when the file changes.",
+    )
     secret_key: str | None = Field(
         None, description="Key that signs reply tokens. Unset: generated once into the data dir."
     )
@@ -97,7 +179,7 @@ class Settings(BaseSettings):
     routing_rules: Path = Field(PROJECT_ROOT / "routing_rules.yaml",
                                 description="Routing rules; reloaded when the file changes.")
 
-    @field_validator("accept", mode="before")
+    @field_validator("accept", "web_attachment_types", "web_trusted_proxies", mode="before")
     @classmethod
     def _split_accept(cls, value: object) -> object:
         # A comma-separated environment variable reads more naturally than a JSON list; both work.
@@ -122,6 +204,12 @@ class Settings(BaseSettings):
         if self.accept:
             return [item.lower() for item in self.accept]
         return [self.mail_from.rpartition("@")[2].lower()]
+
+    @property
+    def effective_imap_port(self) -> int:
+        if self.imap_port is not None:
+            return self.imap_port
+        return 993 if self.imap_tls == "tls" else 143
 
     @property
     def outbox_dir(self) -> Path:

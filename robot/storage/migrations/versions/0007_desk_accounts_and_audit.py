@@ -1,5 +1,8 @@
 """desk accounts and audit
 
+Staff accounts, the audit log of who saw or changed what (R26), publications (R17), and the
+indexes the desk's queue page reads through.
+
 Revision ID: 0007
 Revises: 0006
 """
@@ -32,7 +35,47 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('login'),
     )
+    op.create_table(
+        'audit_log',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('at', robot.storage.types.UTCDateTime(), nullable=False),
+        sa.Column('actor', sa.String(length=128), nullable=False),
+        sa.Column('action', sa.String(length=64), nullable=False),
+        sa.Column('appeal_id', sa.Integer(), nullable=True),
+        sa.Column('target', sa.String(length=255), nullable=True),
+        sa.Column('ip', sa.String(length=64), nullable=True),
+        sa.Column('detail', sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(['appeal_id'], ['appeals.id']),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_audit_log_at', 'audit_log', ['at'])
+    op.create_index('ix_audit_log_appeal_id', 'audit_log', ['appeal_id'])
+    op.create_index('ix_audit_log_action_target_at', 'audit_log', ['action', 'target', 'at'])
+    op.create_table(
+        'publications',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('appeal_id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.Column('title', sa.String(length=255), nullable=False),
+        sa.Column('text', sa.Text(), nullable=False),
+        sa.Column('at', robot.storage.types.UTCDateTime(), nullable=False),
+        sa.Column('actor', sa.String(length=128), nullable=False),
+        sa.ForeignKeyConstraint(['appeal_id'], ['appeals.id']),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_publications_appeal_id', 'publications', ['appeal_id'])
+    # The queue page: a queue's open appeals by due date; the dashboard and journal: by due date.
+    op.create_index('ix_appeals_queue_status_due', 'appeals', ['queue', 'status', 'due_at'])
+    op.create_index('ix_appeals_due_at', 'appeals', ['due_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_appeals_due_at', table_name='appeals')
+    op.drop_index('ix_appeals_queue_status_due', table_name='appeals')
+    op.drop_index('ix_publications_appeal_id', table_name='publications')
+    op.drop_table('publications')
+    op.drop_index('ix_audit_log_action_target_at', table_name='audit_log')
+    op.drop_index('ix_audit_log_appeal_id', table_name='audit_log')
+    op.drop_index('ix_audit_log_at', table_name='audit_log')
+    op.drop_table('audit_log')
     op.drop_table('users')
