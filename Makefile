@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # Debian packages the running system needs: command=package.
 RUN_PACKAGES := redis-server=redis-server
 # ... and what the tests start on loopback besides.
-TEST_PACKAGES := $(RUN_PACKAGES)
+TEST_PACKAGES := $(RUN_PACKAGES) chromium=chromium
+# PostgreSQL (every database test runs on it too; its server binaries are off the PATH, so the check
+# is postgresql-common's pg_ctlcluster) and Dovecot (the IMAP intake's tests).
+TEST_PACKAGES += pg_ctlcluster=postgresql /usr/lib/dovecot/imap=dovecot-imapd
 
 .PHONY: run test bench install run-deps test-deps clean
 
@@ -31,9 +34,11 @@ run: $(STAMP) run-deps
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) run-deps
+bench: $(STAMP) test-deps
 	$(BIN)/python bench/classifier.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/imap.py
+	$(BIN)/python bench/informer.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -6,10 +6,12 @@ import asyncio
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -27,6 +29,10 @@ from robot.clock import FrozenClock
 from robot.config import Settings
 from robot.intake.smtp import GatewayController
 from robot.storage.migrate import upgrade
+from tests.postgres import PostgresServer
+
+#: The web app served on loopback and a real headless Chromium (tests/web_fixtures.py).
+pytest_plugins = ["tests.web_fixtures", "tests.desk_fixtures"]
 
 OMSK = ZoneInfo("Asia/Omsk")
 #: A Monday in the company's time zone; due dates below are counted from it.
@@ -135,10 +141,49 @@ def sink() -> Iterator[Sink]:
     controller.stop()
 
 
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--databases", default=",".join(DATABASES),
+                     help="comma-separated databases that database tests run on (default: %(default)s)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test that touches the database (through `settings` or `database_url`) runs on each.
+    if "database_url" in metafunc.fixturenames:
+        chosen = [name.strip() for name in metafunc.config.getoption("databases").split(",") if name.strip()]
+        unknown = set(chosen) - set(DATABASES)
+        if unknown:
+            raise pytest.UsageError(f"--databases: unknown {sorted(unknown)}; choose from {DATABASES}")
+        metafunc.parametrize("database_url", chosen, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the whole run, on a Unix socket of its own."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, redis_server: str, sink: Sink) -> Settings:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """This test's database: None for SQLite (a file in the data dir), or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_server: str, sink: Sink, database_url: str | None) -> Settings:
     return Settings(
         data_dir=tmp_path / "var",
+        database_url=database_url,
         redis_url=redis_server,
         outbound_smtp_host=sink.host,
         outbound_smtp_port=sink.port,
@@ -147,6 +192,26 @@ def settings(tmp_path: Path, redis_server: str, sink: Sink) -> Settings:
         accept=["omskenergo.example"],
         secret_key="test-secret",
     )
+
+
+@contextmanager
+def database_unavailable(robot: Robot, request: pytest.FixtureRequest) -> Iterator[None]:
+    """The robot's database takes no writes: SQLite locked by another writer, PostgreSQL refusing connections."""
+    if robot.settings.database_url is None:
+        robot.settings.db_busy_timeout_ms = 200
+        for built in ("engine", "database"):
+            robot.__dict__.pop(built, None)
+        blocker = sqlite3.connect(robot.settings.data_dir / "mailrobot.db", isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        with server.refusing_connections(robot.engine.url.database):
+            yield
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
