@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import cast
 
 from jinja2 import Environment
 from sqlalchemy import Engine
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from robot.clock import Clock, SystemClock
 from robot.config import Settings
 from robot.deadlines.calendar import WorkCalendar
+from robot.deadlines.calendars import Calendars
 from robot.dispatch import Dispatcher
 from robot.mail.relay import Relay
 from robot.routing.engine import Router
@@ -43,8 +45,16 @@ class Robot:
         return self.database.unit_of_work()
 
     @cached_property
+    def calendars(self) -> Calendars:
+        """The company's calendar and the named calendars of queues (calendar.yaml, reloaded on change)."""
+        settings = self.settings
+        return Calendars(settings.calendar_file, settings.tz, day_starts=settings.workday_start,
+                         day_ends=settings.workday_end)
+
+    @property
     def calendar(self) -> WorkCalendar:
-        return WorkCalendar(self.settings.tz)
+        """The company's calendar as it is now (a queue may have its own: robot.deadlines.plan)."""
+        return cast(WorkCalendar, self.calendars.company)
 
     @cached_property
     def templates(self) -> Environment:
@@ -63,7 +73,7 @@ class Robot:
     @cached_property
     def router(self) -> Router:
         """The routing rules in force in this process (reloaded when the file changes)."""
-        return Router(self.settings.routing_rules)
+        return Router(self.settings.routing_rules, self.calendar, self.settings.templates_dir)
 
     @cached_property
     def relay(self) -> Relay:

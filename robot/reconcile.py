@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from robot.app import Robot
+from robot.deadlines.reconciler import reconcile_deadlines
 from robot.dispatch import DELIVER_MAIL, PROCESS_MESSAGES, process_job_id
 from robot.mail.deliver import deliver_job_id
 from robot.storage.models import OutboundMail, RawMessage
@@ -28,6 +29,8 @@ GRACE = timedelta(seconds=60)
 class Reconciled:
     process: int = 0
     deliver: int = 0
+    #: Due-moment and recompute jobs of the deadlines (robot/deadlines/reconciler.py).
+    due: int = 0
 
 
 def reconcile(robot: Robot) -> Reconciled:
@@ -52,6 +55,17 @@ def reconcile(robot: Robot) -> Reconciled:
         job_id = deliver_job_id(outbound_id, attempts)
         if not dispatcher.is_pending(job_id) and dispatcher.enqueue(DELIVER_MAIL, outbound_id, job_id=job_id):
             done.deliver += 1
+    try:
+        done.due = reconcile_deadlines(robot, now)
+    except Exception:
+        # Deadlines have their own next pass; trouble there must not stop intake and delivery.
+        log.exception("reconciling deadlines failed")
+    try:
+        from robot.informer.planner import enqueue_tick
+
+        enqueue_tick(robot)  # the auto-informer's due sends (R23): planned by a tick job of their own
+    except Exception:
+        log.exception("enqueueing the auto-informer's tick failed")
     if done.process or done.deliver:
         log.info("reconciler re-enqueued %s message(s) and %s delivery(ies)", done.process, done.deliver)
     return done
