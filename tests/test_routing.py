@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from robot.config import PROJECT_ROOT
-from robot.routing import Facts, Gazetteer, Router, RulesError, load_rules, route
+from robot.deadlines.calendar import WorkCalendar
+from robot.routing import Facts, Gazetteer, Router, RulesError, Table, load_rules
+from tests.conftest import OMSK
+
+CALENDAR = WorkCalendar(OMSK)
 
 SMALL = textwrap.dedent("""\
     version: 1
@@ -63,6 +67,10 @@ def _facts(text: str, kind: str = "question", status: str = "registered", **extr
                  channel="email", **extra)
 
 
+def route(loaded, facts: Facts):
+    return Table(loaded, CALENDAR).route(facts)
+
+
 @pytest.fixture
 def rules_path(tmp_path) -> Path:
     path = tmp_path / "routing_rules.yaml"
@@ -73,7 +81,7 @@ def rules_path(tmp_path) -> Path:
 def test_question_goes_to_its_unit_with_evidence(rules_path):
     """R10: by territory — the street names the okrug, the okrug names the unit."""
     loaded = load_rules(rules_path)
-    routing = route(loaded, Gazetteer(loaded.rules), _facts("Подскажите, когда плановое отключение на ул. Ленина, д. 5?"))
+    routing = route(loaded, _facts("Подскажите, когда плановое отключение на ул. Ленина, д. 5?"))
     assert routing.queue == "omsk-1"
     assert (routing.territory.region, routing.territory.branch) == ("г. Омск", "ЗЭС")
     assert routing.territory.unit_name == "Омский городской РЭС-1"
@@ -81,6 +89,7 @@ def test_question_goes_to_its_unit_with_evidence(rules_path):
     assert [hit["rule"] for hit in routing.hits] == ["questions by territory"]
     assert routing.misses[0] == {"rule": "doubtful kind", "verdict": "miss",
                                  "reason": "status is 'registered', not 'triage'"}
+    assert routing.hits[0]["actions"] == ["queue omsk-1 (the unit's)"]
     assert routing.rules_version == loaded.version
 
 
@@ -102,14 +111,14 @@ def test_settlement_and_account_prefix(rules_path):
 def test_applications_and_complaints_pass_the_routing_specialist_first(rules_path):
     """R10: applications and complaints are checked by a routing specialist before going on."""
     loaded = load_rules(rules_path)
-    routing = route(loaded, Gazetteer(loaded.rules), _facts("Нет света в Таре", kind="complaint"))
+    routing = route(loaded, _facts("Нет света в Таре", kind="complaint"))
     assert routing.queue == "routing"
     assert routing.territory.unit == "tara"  # known already; the specialist forwards by it
 
 
 def test_unknown_territory_goes_to_the_default_queue(rules_path):
     loaded = load_rules(rules_path)
-    routing = route(loaded, Gazetteer(loaded.rules), _facts("Когда дадут справку?"))
+    routing = route(loaded, _facts("Когда дадут справку?"))
     assert routing.queue == "routing"
     assert routing.hits == []
 
@@ -178,7 +187,7 @@ def test_router_reloads_a_valid_change_and_refuses_a_broken_one(rules_path):
     """Hot reload: a valid file takes effect; an invalid one is refused and the old rules stay."""
     import os
 
-    router = Router(rules_path)
+    router = Router(rules_path, CALENDAR)
     question = _facts("Когда плановое отключение на ул. Ленина?")
     assert router.route(question).queue == "omsk-1"
     first_version = router.version
@@ -261,3 +270,29 @@ def test_check_command_rejects_a_broken_file_with_its_line(tmp_path):
     assert result.exit_code == 1
     assert f"{path}:{_line_of(SMALL, 'then: {queue: triage}')}:" in result.output
     assert "no queue 'nowhere'" in result.output
+
+
+def test_reload_parses_changed_sections_and_still_locates_errors(rules_path):
+    """A reload re-reads only the sections that changed; errors keep their file line; a new street counts."""
+    import os
+
+    router = Router(rules_path, CALENDAR)
+    places = router.table.gazetteer
+    rules_path.write_text(SMALL.replace("then: {queue: triage}", "then: {queue: omsk-1}"), encoding="utf-8")
+    os.utime(rules_path, ns=(1, 1))
+    assert router.table.gazetteer is places  # only the rules changed: the places index is kept
+
+    broken = SMALL.replace("- name: doubtful kind", "- name: doubtful kind: [")
+    rules_path.write_text(broken, encoding="utf-8")
+    os.utime(rules_path, ns=(2, 2))
+    router.route(_facts("ул. Ленина"))
+    assert router.last_error is not None
+    line = _line_of(broken, "doubtful kind: [")
+    assert router.last_error.problems[0].line in {line, line + 1}, str(router.last_error)
+
+    added = SMALL.replace("- {name: улица Ленина, aliases: [Ленина]}",
+                          "- {name: улица Ленина, aliases: [Ленина]}\n          - {name: улица Тюленева}")
+    rules_path.write_text(added, encoding="utf-8")
+    os.utime(rules_path, ns=(3, 3))
+    assert router.route(_facts("Нет света на ул. Тюленева")).territory.unit == "omsk-1"
+    assert router.table.gazetteer is not places

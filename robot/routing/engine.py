@@ -8,127 +8,148 @@ desk and ``mailrobot routes explain`` can say why an appeal went where it did.
 from __future__ import annotations
 
 import logging
-import re
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
+from robot.routing.actions import ACTIONS, Action
+from robot.routing.conditions import CONDITIONS, Check, Seen
+from robot.routing.facts import Facts, Routing
 from robot.routing.load import LoadedRules, RulesError, load_rules
-from robot.routing.schema import Rule
-from robot.routing.territory import Gazetteer, Territory
+from robot.routing.required import missing_fields
+from robot.routing.schema import Actions, Conditions, Rule, WorkingHours
+from robot.routing.territory import Gazetteer
 
 log = logging.getLogger("robot.routing")
 
+__all__ = ["Calendar", "Facts", "Router", "Routing", "Table"]
+
+
+class Calendar(Protocol):
+    """The company's calendar (robot.deadlines.calendar.WorkCalendar): its time zone and working days."""
+
+    tz: ZoneInfo
+
+    def is_working_day(self, day: date) -> bool: ...
+
 
 @dataclass(frozen=True)
-class Facts:
-    """What routing may look at."""
-
-    subject: str
-    text: str
-    kind: str
-    topic: str
-    scope: str
-    flags: list[str]
-    status: str
-    channel: str
-    sender: str | None = None
-    account: str | None = None
+class _Compiled:
+    rule: Rule
+    checks: tuple[tuple[Check, Any], ...]
+    actions: tuple[tuple[Action, Any], ...]
+    stops: bool
 
 
-@dataclass
-class Routing:
-    queue: str
-    assignee: str | None
-    territory: Territory
-    rules_version: str
-    #: Every rule in order: {"rule", "verdict": hit|miss, and "queue" (hit) or "reason" (miss)}.
-    trace: list[dict[str, str]] = field(default_factory=list)
+def _compile(rule: Rule) -> _Compiled:
+    checks = tuple((CONDITIONS[name].check, CONDITIONS[name].prepare(value))
+                   for name in Conditions.model_fields if (value := getattr(rule.when, name)) is not None)
+    actions = tuple((ACTIONS[name], value) for name in Actions.model_fields
+                    if name != "stop" and (value := getattr(rule.then, name)) not in (None, False))
+    return _Compiled(rule, checks, actions, rule.then.stop and not rule.continue_)
+
+
+# Every key the schema allows is a registered condition or action, and nothing else is: a key
+# without a check would silently match everything.
+assert set(Conditions.model_fields) == set(CONDITIONS), set(Conditions.model_fields) ^ set(CONDITIONS)
+assert set(Actions.model_fields) == set(ACTIONS), set(Actions.model_fields) ^ set(ACTIONS)
+
+
+def _same_places(old: LoadedRules, new: LoadedRules) -> bool:
+    keys = ("branches", "units", "regions", "account_pattern")
+    if not old.fingerprints or not new.fingerprints:
+        return False
+    return all(old.fingerprints.get(key) == new.fingerprints.get(key) for key in keys)
+
+
+class Table:
+    """The rules of one file ready to route by: places indexed, every condition prepared."""
+
+    def __init__(self, loaded: LoadedRules, calendar: Calendar, previous: Table | None = None) -> None:
+        self.loaded = loaded
+        self.calendar = calendar
+        # The places index is the costly part; an edit of the rules alone keeps it.
+        if previous is not None and _same_places(previous.loaded, loaded):
+            self.gazetteer = previous.gazetteer
+        else:
+            self.gazetteer = Gazetteer(loaded.rules)
+        self.compiled = [_compile(rule) for rule in loaded.rules.rules]
 
     @property
-    def hits(self) -> list[dict[str, str]]:
-        return [step for step in self.trace if step["verdict"] == "hit"]
+    def version(self) -> str:
+        return self.loaded.version
 
-    @property
-    def misses(self) -> list[dict[str, str]]:
-        return [step for step in self.trace if step["verdict"] == "miss"]
+    def _seen(self, facts: Facts) -> Seen:
+        rules = self.loaded.rules
+        territory = self.gazetteer.detect(facts.subject, facts.text, facts.account, form=facts.form,
+                                          earlier=facts.earlier)
+        missing = missing_fields(rules.required.get(facts.kind, []), facts, territory,  # type: ignore[call-overload]
+                                 self.gazetteer.account)
+        local: datetime | None = None
+        working: bool | None = None
+        if facts.received_at is not None:
+            local = facts.received_at.astimezone(self.calendar.tz)
+            hours = rules.working_hours
+            within = getattr(self.calendar, "within_working_hours", None)
+            if hours is None and within is not None:
+                working = within(local)
+            else:
+                hours = hours or WorkingHours()
+                working = self.calendar.is_working_day(local.date()) and hours.from_ <= local.time() < hours.to
+        return Seen(facts, territory, missing, local, working)
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _values(value: str | list[str] | None) -> list[str] | None:
-    return None if value is None else [value] if isinstance(value, str) else list(value)
-
-
-def _check(rule: Rule, facts: Facts, territory: Territory) -> str | None:
-    """None if every condition of ``rule`` holds; otherwise the first one that does not, in words."""
-    when = rule.when
-    plain = {"kind": facts.kind, "topic": facts.topic, "status": facts.status, "channel": facts.channel,
-             "region": territory.region, "district": territory.district, "branch": territory.branch,
-             "unit": territory.unit}
-    for name, actual in plain.items():
-        wanted = _values(getattr(when, name))
-        if wanted is not None and actual not in wanted:
-            return f"{name} is {actual!r}, not {' or '.join(map(repr, wanted))}"
-    if when.scope is not None and facts.scope != when.scope:
-        return f"scope is {facts.scope!r}, not {when.scope!r}"
-    wanted = _values(when.flag)
-    if wanted is not None and not set(wanted) & set(facts.flags):
-        return f"none of the flags {wanted} is set"
-    wanted = _values(when.sender_domain)
-    if wanted is not None:
-        domain = (facts.sender or "").rpartition("@")[2].lower()
-        if domain not in [w.lower() for w in wanted]:
-            return f"sender's domain is {domain!r}"
-    if when.text_matches is not None and not re.search(when.text_matches, f"{facts.subject}\n{facts.text}", re.I):
-        return f"the text does not match /{when.text_matches}/"
-    if when.territory_known is not None and territory.known != when.territory_known:
-        return "the territory is " + ("known" if territory.known else "unknown")
-    return None
-
-
-def route(loaded: LoadedRules, gazetteer: Gazetteer, facts: Facts) -> Routing:
-    territory = gazetteer.detect(facts.subject, facts.text, facts.account)
-    rules = loaded.rules
-    routing = Routing(queue=rules.default_queue, assignee=None, territory=territory, rules_version=loaded.version)
-    placed = False
-    for rule in rules.rules:
-        if placed:
-            routing.trace.append({"rule": rule.name, "verdict": "miss", "reason": "not reached: an earlier rule stopped"})
-            continue
-        reason = _check(rule, facts, territory)
-        if reason is not None:
-            routing.trace.append({"rule": rule.name, "verdict": "miss", "reason": reason})
-            continue
-        then = rule.then
-        if then.queue:
-            routing.queue = then.queue
-        elif then.queue_of_unit and territory.unit:
-            routing.queue = territory.unit
-        if then.assign:
-            routing.assignee = then.assign
-        routing.trace.append({"rule": rule.name, "verdict": "hit", "queue": routing.queue})
-        placed = then.stop and not rule.continue_
-    return routing
+    def route(self, facts: Facts) -> Routing:
+        """First match wins unless the rule says ``continue``; no match: the default queue."""
+        seen = self._seen(facts)
+        routing = Routing(queue=self.loaded.rules.default_queue, assignee=None, territory=seen.territory,
+                          rules_version=self.loaded.version, missing=seen.missing, inputs=facts.inputs())
+        trace = routing.trace
+        stopped = False
+        for compiled in self.compiled:
+            name = compiled.rule.name
+            if stopped:
+                trace.append({"rule": name, "verdict": "miss", "reason": "not reached: an earlier rule stopped"})
+                continue
+            reason = None
+            for check, value in compiled.checks:
+                reason = check(value, seen)
+                if reason is not None:
+                    break
+            if reason is not None:
+                trace.append({"rule": name, "verdict": "miss", "reason": reason})
+                continue
+            done = [act.apply(value, routing, seen) for act, value in compiled.actions]
+            trace.append({"rule": name, "verdict": "hit", "queue": routing.queue, "actions": done})
+            stopped = compiled.stops
+        return routing
 
 
 class Router:
     """The rules in force, reloaded when the file changes: a valid file is swapped in whole;
     an invalid one is refused, logged, and the rules in force stay."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, calendar: Calendar, templates_dir: Path | None = None) -> None:
         self.path = path
+        self.calendar = calendar
+        self.templates_dir = templates_dir
         self._lock = threading.Lock()
-        self._loaded = load_rules(path)
-        self._gazetteer = Gazetteer(self._loaded.rules)
         self._mtime = path.stat().st_mtime_ns
+        self._parsed: dict[str, Any] = {}
+        self._table = Table(load_rules(path, templates_dir, self._parsed), calendar)
         self.last_error: RulesError | None = None
 
     @property
     def version(self) -> str:
-        return self._loaded.version
+        return self._table.version
+
+    @property
+    def table(self) -> Table:
+        """The rules in force now (checked for changes on the file first)."""
+        self._refresh()
+        return self._table
 
     def _refresh(self) -> None:
         try:
@@ -143,15 +164,19 @@ class Router:
                 return
             self._mtime = mtime
             try:
-                loaded = load_rules(self.path)
+                table = Table(load_rules(self.path, self.templates_dir, self._parsed), self.calendar, self._table)
             except (RulesError, OSError, UnicodeDecodeError) as error:
                 self.last_error = error if isinstance(error, RulesError) else None
                 log.error("routing rules %s refused; the rules in force (%s) stay:\n%s", self.path,
-                          self._loaded.version, error)
+                          self._table.version, error)
                 return
-            self._loaded, self._gazetteer, self.last_error = loaded, Gazetteer(loaded.rules), None
-            log.info("routing rules %s reloaded: version %s", self.path, loaded.version)
+            # One assignment: a decision in progress keeps the table it started with.
+            self._table, self.last_error = table, None
+            log.info("routing rules %s reloaded: version %s", self.path, table.version)
 
     def route(self, facts: Facts) -> Routing:
-        self._refresh()
-        return route(self._loaded, self._gazetteer, facts)
+        return self.table.route(facts)
+
+    def territory_choices(self) -> list[tuple[str, str]]:
+        """(value, label) of the places a web form offers for its territory field (the web reception)."""
+        return self.table.gazetteer.choices()

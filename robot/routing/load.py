@@ -16,7 +16,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from classifiers.result import FLAGS, TOPICS
 from robot.routing.schema import RulesFile
+
+#: The pipeline's decisions (robot/pipeline/decide.py) and the intakes' channels: what `status`
+#: and `channel` conditions may name.
+STATUSES = ("registered", "triage", "no_action", "closed", "not_considered")
+CHANNELS = ("email", "imap", "web", "operator")
+#: libyaml when it is there: a file of 10,000 streets loads in a fraction of the pure-Python time.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -43,33 +51,92 @@ class LoadedRules:
     version: str  # sha256 of the file's bytes: stored with every routing decision
     path: Path
     warnings: list[Problem] = field(default_factory=list)
+    #: A hash of each top-level section's text (when it was parsed by sections): what changed.
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
 
-def load_rules(path: Path) -> LoadedRules:
-    """Parse and check ``path``; raise RulesError listing every error found."""
+def load_rules(path: Path, templates_dir: Path | None = None, parsed: dict[str, Any] | None = None) -> LoadedRules:
+    """Parse and check ``path``; raise RulesError listing every error found.
+
+    With ``templates_dir``, a rule's ``reply`` must name templates that exist there. ``parsed``:
+    the top-level sections parsed by an earlier load, by their text (a reload parses only the
+    sections that changed; parsing is most of a load's time). It is updated.
+    """
     data_bytes = path.read_bytes()
     text = data_bytes.decode("utf-8")
     name = str(path)
+    fingerprints: dict[str, str] = {}
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = _parse(text, parsed, fingerprints)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        offset = getattr(error, "line_offset", 0)
+        line, column = (mark.line + 1 + offset, mark.column + 1) if mark else (1, 1)
         raise RulesError([Problem(name, line, column, f"YAML: {error.problem or error}")]) from None
     if not isinstance(data, dict):
         raise RulesError([Problem(name, 1, 1, "the file must be a mapping with branches, units, regions, "
                                               "queues and rules")])
+    # The node tree (with line numbers) is built only to locate problems: it costs as much as the load.
+    nodes = _Nodes(text)
     try:
         rules = RulesFile.model_validate(data)
     except ValidationError as error:
-        raise RulesError([_located(name, root, err["loc"], _message(err)) for err in error.errors()]) from None
-    problems = list(_cross_check(name, root, rules))
+        raise RulesError([_located(name, nodes.root, err["loc"], _message(err)) for err in error.errors()]) from None
+    problems = list(_cross_check(name, nodes, rules, templates_dir))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise RulesError(errors)
     return LoadedRules(rules, hashlib.sha256(data_bytes).hexdigest()[:16], path,
-                       [p for p in problems if p.severity == "warning"])
+                       [p for p in problems if p.severity == "warning"], fingerprints)
+
+
+#: A top-level key at the start of a line; what else starts a line at column 0 (a document marker,
+#: a directive, flow style, an anchor …) but a comment or a list item makes the file be parsed whole.
+_SECTION = re.compile(r"^(?:([A-Za-z_][\w-]*)[ \t]*:|(---|\.\.\.|[^\s#-]))", re.MULTILINE)
+
+
+def _parse(text: str, parsed: dict[str, Any] | None, fingerprints: dict[str, str]) -> Any:
+    """The file's data; section by section when it has plain top-level keys, reusing ``parsed``."""
+    starts: list[tuple[int, str]] = []
+    for match in _SECTION.finditer(text):
+        if match.group(1) is None:
+            return yaml.load(text, Loader=_Loader)
+        starts.append((match.start(), match.group(1)))
+    if parsed is None or not starts or len({key for _, key in starts}) != len(starts):
+        return yaml.load(text, Loader=_Loader)
+    data: dict[str, Any] = {}
+    fresh: dict[str, Any] = {}
+    bounds = [start for start, _ in starts][1:] + [len(text)]
+    for (start, key), end in zip(starts, bounds, strict=True):
+        # Comments before the first key belong to no section; each section parses on its own.
+        section = text[start:end]
+        if section not in parsed:
+            try:
+                value = yaml.load(section, Loader=_Loader)
+            except yaml.MarkedYAMLError as error:
+                error.line_offset = text.count("\n", 0, start)  # type: ignore[attr-defined]
+                raise
+            if not isinstance(value, dict) or list(value) != [key]:
+                return yaml.load(text, Loader=_Loader)
+            parsed[section] = value[key]
+        fresh[section] = parsed[section]
+        data[key] = parsed[section]
+        fingerprints[key] = hashlib.sha256(section.encode()).hexdigest()
+    parsed.clear()
+    parsed.update(fresh)  # only the sections of this file are worth keeping
+    return data
+
+
+class _Nodes:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._root: yaml.Node | None = None
+
+    @property
+    def root(self) -> yaml.Node | None:
+        if self._root is None:
+            self._root = yaml.compose(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return self._root
 
 
 def _message(err: dict[str, Any]) -> str:
@@ -84,7 +151,7 @@ def _node_at(root: yaml.Node | None, loc: tuple[Any, ...] | list[Any]) -> yaml.N
     node = root
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            key = "continue" if part == "continue_" else part
+            key = {"continue_": "continue", "from_": "from"}.get(part, part)
             match = next(((k, v) for k, v in node.value if k.value == key), None)
             if match is None:
                 break
@@ -103,9 +170,9 @@ def _located(name: str, root: yaml.Node | None, loc: tuple[Any, ...] | list[Any]
     return Problem(name, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, message, severity)
 
 
-def _cross_check(name: str, root: yaml.Node | None, rules: RulesFile) -> Iterator[Problem]:
+def _cross_check(name: str, nodes: _Nodes, rules: RulesFile, templates_dir: Path | None) -> Iterator[Problem]:
     def at(loc: list[Any], message: str, severity: str = "error") -> Problem:
-        return _located(name, root, loc, message, severity)
+        return _located(name, nodes.root, loc, message, severity)
 
     branches = {b.code for b in rules.branches}
     units: dict[str, int] = {}
@@ -120,8 +187,14 @@ def _cross_check(name: str, root: yaml.Node | None, rules: RulesFile) -> Iterato
         if queue.name in queues:
             yield at(["queues", i, "name"], f"queue {queue.name!r} is defined twice")
         queues[queue.name] = i
+    # People are named by login in queues (members, supervisor); a rule may assign only to them.
+    people = {login for q in rules.queues for login in [*q.members, *([q.supervisor] if q.supervisor else [])]}
     if rules.default_queue not in queues:
         yield at(["default_queue"], f"no queue {rules.default_queue!r}")
+    try:
+        re.compile(rules.account_pattern)
+    except re.error as error:
+        yield at(["account_pattern"], f"bad regular expression: {error}")
     places: dict[str, str] = {}
     for r, region in enumerate(rules.regions):
         for d, district in enumerate(region.districts):
@@ -134,38 +207,73 @@ def _cross_check(name: str, root: yaml.Node | None, rules: RulesFile) -> Iterato
                         yield at(["regions", r, "districts", d, kind, p, "name"],
                                  f"{place.name} is assigned to both {places[key]} and {district.name}")
                     places.setdefault(key, district.name)
+    named: dict[str, int] = {}
     catch_all_at: int | None = None
     for i, rule in enumerate(rules.rules):
-        if rule.then.queue and rule.then.queue not in queues:
-            yield at(["rules", i, "then", "queue"], f"rule {rule.name!r}: no queue {rule.then.queue!r}")
-        for field_name in ("unit", "branch"):
-            wanted = getattr(rule.when, field_name)
-            known = units if field_name == "unit" else branches
-            for value in [wanted] if isinstance(wanted, str) else wanted or []:
-                if value not in known:
-                    yield at(["rules", i, "when", field_name], f"rule {rule.name!r}: no {field_name} {value!r}")
-        if rule.when.text_matches is not None:
-            try:
-                re.compile(rule.when.text_matches)
-            except re.error as error:
-                yield at(["rules", i, "when", "text_matches"], f"rule {rule.name!r}: bad regular expression: {error}")
+        yield from _check_rule(at, i, rule, named, queues, units, branches, people, templates_dir)
+        named.setdefault(rule.name, i)
         if catch_all_at is not None:
             yield at(["rules", i], f"rule {rule.name!r} can never match: rule "
                                    f"{rules.rules[catch_all_at].name!r} before it matches everything", "warning")
-        if not rule.when.model_dump(exclude_none=True) and not rule.continue_ and catch_all_at is None:
+        if not rule.when.model_dump(exclude_none=True) and not rule.continue_ and rule.then.stop \
+                and catch_all_at is None:
             catch_all_at = i
     if rules.rules and any(r.then.queue_of_unit for r in rules.rules):
-        for code in units:
+        for code, index in units.items():
             if code not in queues:
-                yield at(["units", units[code], "code"], f"unit {code!r} has no queue of its own "
+                yield at(["units", index, "code"], f"unit {code!r} has no queue of its own "
                                                          "(a rule routes to the unit's queue)")
+    for i, case in enumerate(rules.tests):
+        if case.expect_queue not in queues:
+            yield at(["tests", i, "expect_queue"], f"test {i + 1}: no queue {case.expect_queue!r}")
+
+
+def _names(value: str | list[str] | None) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+def _check_rule(at: Any, i: int, rule: Any, named: dict[str, int], queues: dict[str, int], units: dict[str, int],
+                branches: set[str], people: set[str], templates_dir: Path | None) -> Iterator[Problem]:
+    """Every name a rule uses must exist: queues, units, branches, people, topics, templates …"""
+    where = ["rules", i]
+    if rule.name in named:
+        yield at([*where, "name"], f"rule {rule.name!r} is defined twice (rules are told apart by name)")
+    when, then = rule.when, rule.then
+    if then.queue and then.queue not in queues:
+        yield at([*where, "then", "queue"], f"rule {rule.name!r}: no queue {then.queue!r}")
+    if then.assign and then.assign not in people:
+        yield at([*where, "then", "assign"], f"rule {rule.name!r}: no person {then.assign!r} "
+                                              "(not a member or supervisor of any queue)")
+    if then.topic and then.topic not in TOPICS:
+        yield at([*where, "then", "topic"], f"rule {rule.name!r}: no topic {then.topic!r} ({', '.join(TOPICS)})")
+    if then.reply and templates_dir is not None:
+        absent = [f"mail/{then.reply}.{part}.j2" for part in ("subject", "txt", "html")
+                  if not (templates_dir / "mail" / f"{then.reply}.{part}.j2").is_file()]
+        if absent:
+            yield at([*where, "then", "reply"], f"rule {rule.name!r}: no template {', '.join(absent)} "
+                                                 f"in {templates_dir}")
+    known = {"unit": units, "branch": branches, "topic": TOPICS, "flag": FLAGS, "status": STATUSES,
+             "channel": CHANNELS}
+    for field_name, values in known.items():
+        for value in _names(getattr(when, field_name)):
+            if value not in values:
+                yield at([*where, "when", field_name], f"rule {rule.name!r}: no {field_name} {value!r}")
+    for field_name in ("text_matches", "subject_matches"):
+        pattern = getattr(when, field_name)
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                yield at([*where, "when", field_name], f"rule {rule.name!r}: bad regular expression: {error}")
+    if when.keywords is not None and not [w for w in when.keywords if w.strip()]:
+        yield at([*where, "when", "keywords"], f"rule {rule.name!r}: keywords is empty")
 
 
 _ABBREVIATIONS = re.compile(
     r"\b(улица|ул|проспект|пр-т|пр|переулок|пер|бульвар|б-р|площадь|пл|шоссе|набережная|наб|"
     r"микрорайон|мкр|город|г|село|с|деревня|дер|д|поселок|посёлок|пос|п|рабочий поселок|р\.п|рп|"
     r"район|р-н|округ|административный округ|снт)\b\.?",
-    re.I,
+    re.IGNORECASE,
 )
 
 
