@@ -44,11 +44,16 @@ class Composed:
     text: str
 
 
-def compose(env: Environment, template: str, envelope: Envelope, context: dict[str, Any]) -> Composed:
-    """Render ``mail/{template}.subject|txt|html.j2`` into a multipart/alternative message."""
-    subject = _one_line(env.get_template(f"mail/{template}.subject.j2").render(context))
-    text = env.get_template(f"mail/{template}.txt.j2").render(context)
-    html = env.get_template(f"mail/{template}.html.j2").render(context)
+def compose(env: Environment, template: str, envelope: Envelope, context: dict[str, Any], *,
+            folder: str = "mail", auto_submitted: str = "auto-replied") -> Composed:
+    """Render ``{folder}/{template}.subject|txt|html.j2`` into a multipart/alternative message.
+
+    ``folder``: ``mail`` for customers, ``staff`` for staff notifications. ``auto_submitted``:
+    RFC 3834's value — ``auto-generated`` for mail that answers nothing (a reminder, a notice).
+    """
+    subject = _one_line(env.get_template(f"{folder}/{template}.subject.j2").render(context))
+    text = env.get_template(f"{folder}/{template}.txt.j2").render(context)
+    html = env.get_template(f"{folder}/{template}.html.j2").render(context)
 
     msg = MIMEMultipart("alternative")
     msg["From"] = formataddr((_one_line(envelope.from_name), envelope.mail_from), charset="utf-8")
@@ -62,7 +67,7 @@ def compose(env: Environment, template: str, envelope: Envelope, context: dict[s
     if references:
         msg["References"] = _one_line(" ".join(dict.fromkeys(references)))
     # RFC 3834: mark every automatic message so that well-behaved responders do not answer it.
-    msg["Auto-Submitted"] = "auto-replied"
+    msg["Auto-Submitted"] = auto_submitted
     msg["X-Auto-Response-Suppress"] = "All"
     msg.attach(MIMEText(text, "plain", _UTF8_BODY))
     msg.attach(MIMEText(html, "html", _UTF8_BODY))

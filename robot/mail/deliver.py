@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from robot.app import Robot
 from robot.dispatch import DELIVER_MAIL
+from robot.mail.bounces import mark_bouncing
 from robot.storage.models import Event, OutboundMail
 
 log = logging.getLogger("robot.mail.deliver")
@@ -41,6 +42,10 @@ def deliver_job_id(outbound_id: int, attempts: int) -> str:
 
 class PermanentFailure(Exception):
     """The relay refused the message for good (5xx)."""
+
+
+#: How a permanent refusal of the recipient starts; such an address is marked as bouncing.
+RECIPIENT_REFUSED = "relay refused the recipient"
 
 
 def deliver(robot: Robot, outbound_id: int, *, claimed: bool = False) -> str:
@@ -102,6 +107,9 @@ def _record_outcomes(robot: Robot, mails: dict[int, OutboundMail],
                 continue
             session.execute(update(OutboundMail).where(OutboundMail.id == outbound_id)
                             .values(status=status, sent_at=now if status == "sent" else None, last_error=error))
+            if status == "failed" and error and error.startswith(RECIPIENT_REFUSED):
+                # The same news as a bounce, only sooner: no more automatic mail to the address.
+                mark_bouncing(session, mail.rcpt_to, now, outbound_id=mail.id, status=None, diagnostic=error[:1000])
             session.add(Event(appeal_id=mail.appeal_id, at=now, actor="robot", action=f"mail_{status}",
                               detail={"outbound_id": mail.id, "purpose": mail.purpose, "to": mail.rcpt_to,
                                       **({"error": error} if error else {})}))
@@ -125,7 +133,7 @@ def _send(robot: Robot, mail: OutboundMail) -> None:
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):
-            raise PermanentFailure(f"relay refused the recipient: {error.recipients}") from error
+            raise PermanentFailure(f"{RECIPIENT_REFUSED}: {error.recipients}") from error
         raise
     except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
         if 500 <= error.smtp_code < 600:

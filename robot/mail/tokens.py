@@ -12,6 +12,8 @@ import re
 import secrets
 
 _PATTERN = re.compile(r"<mr\.(\d+)\.([0-9a-f]{12})\.([0-9a-f]{20})@[^<>\s]+>")
+#: Anything shaped like one of our ids, signed or not: a forgery is recognised by its shape.
+_SHAPE = re.compile(r"<mr\.[^<>\s@]*@([^<>\s]+)>", re.IGNORECASE)
 
 
 def _sign(key: bytes, appeal_id: int, nonce: str) -> str:
@@ -32,3 +34,14 @@ def verify_message_id(key: bytes, message_id: str) -> int | None:
     if not hmac.compare_digest(signature, _sign(key, appeal_id, nonce)):
         return None
     return appeal_id
+
+
+def looks_like_ours(message_id: str, domain: str) -> bool:
+    """Whether ``message_id`` has our shape and domain, whatever its signature says."""
+    match = _SHAPE.fullmatch(message_id.strip())
+    return match is not None and match.group(1).lower() == domain.lower()
+
+
+def find_message_ids(text: str, domain: str) -> list[str]:
+    """Every id of our shape and domain in ``text`` (a bounce quotes the mail it returns), in order."""
+    return list(dict.fromkeys(m.group(0) for m in _SHAPE.finditer(text) if m.group(1).lower() == domain.lower()))

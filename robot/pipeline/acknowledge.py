@@ -47,6 +47,7 @@ def first_reply(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
         "repeat_of": decision.repeat_of,
         "customer_name": appeal.customer_name,
         "customer_subject": appeal.subject,
+        "missing": list(appeal.missing_fields or []),  # what ask_missing asks for (R10)
     }
     composed = compose(robot.templates, decision.reply, envelope, context)
     outbound = OutboundMail(

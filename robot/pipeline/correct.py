@@ -13,7 +13,7 @@ from sqlalchemy import select
 from classifiers import KINDS, TOPICS
 from classifiers.corpus import Example
 from robot.app import Robot
-from robot.deadlines.limits import due_at
+from robot.deadlines.plan import replan
 from robot.storage.models import Appeal, Correction, Event, Message
 
 _ALLOWED = {"kind": KINDS, "topic": TOPICS, "scope": ("in", "out")}
@@ -50,7 +50,8 @@ def correct(robot: Robot, number: str, *, actor: str, **values: str | None) -> C
             changed[field] = (old, value)
             session.add(Correction(appeal_id=appeal.id, at=now, actor=actor, field=field, old=old, new=value))
         if "kind" in changed:
-            appeal.due_at = due_at(robot.calendar, appeal.registered_at, appeal.kind)
+            appeal.deadline_kind = None  # a person has decided the kind: its own limit applies
+            replan(robot, session, appeal, now=now)
         if changed:
             session.add(Event(appeal_id=appeal.id, at=now, actor=actor, action="corrected",
                               detail={field: {"from": old, "to": new} for field, (old, new) in changed.items()}

@@ -14,10 +14,11 @@ The Standard's cases, in order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from classifiers import Classification
 from robot.deadlines.limits import ANSWER_LIMITS
+from robot.routing import Routing
 
 #: The reasons of R7, most serious first: a threat outranks swearing.
 NO_ACTION_FLAGS = ("threat", "obscene", "unreadable", "repeat")
@@ -55,3 +56,16 @@ def decide(result: Classification, *, kind_threshold: float, scope_threshold: fl
         earliest = min(likely, key=lambda kind: ANSWER_LIMITS[kind])
         return Decision("triage", "ack", earliest, None, reason="low_confidence")
     return Decision("registered", "ack", result.kind, result.kind)
+
+
+def with_routing(decision: Decision, routing: Routing) -> Decision:
+    """The decision after the routing rules: their triage, and their reply instead of the acknowledgement.
+
+    Only the acknowledgement is replaced — the R7 and R9 notices are the Standard's, not the
+    rules' — so a message still gets exactly one automatic reply.
+    """
+    if routing.triage and decision.status == "registered":
+        decision = replace(decision, status="triage", shown_kind=None, reason="routing_rule")
+    if routing.reply and decision.reply == "ack":
+        decision = replace(decision, reply=routing.reply)
+    return decision

@@ -21,13 +21,28 @@ from classifiers import Classification, classify
 from classifiers.similarity import closest
 from robot.app import Robot
 from robot.deadlines.limits import due_at
-from robot.mail.loops import automatic_reason
+from robot.deadlines.plan import register_deadlines
+from robot.informer.replies import match_reply
+from robot.mail.loops import auto_reply_block, automatic_reason, quiet_reason
 from robot.mail.parse import ParsedMail, parse
 from robot.pipeline.acknowledge import first_reply
-from robot.pipeline.decide import Decision, decide
+from robot.pipeline.automatic import record_automatic
+from robot.pipeline.decide import Decision, decide, with_routing
 from robot.pipeline.register import next_number
+from robot.pipeline.thread import (
+    REPLY_CHANNELS,
+    Thread,
+    find_thread,
+    flag_unjoined,
+    inbound_message,
+    join,
+    own_domain,
+)
+from robot.pipeline.web_form import WebForm, submitted_form
 from robot.routing import Facts, Routing
-from robot.storage.models import Appeal, Attachment, Event, Message, RawMessage
+from robot.routing.actions import ASK_TEMPLATE
+from robot.routing.history import earlier_territory
+from robot.storage.models import Appeal, Event, Message, RawMessage
 
 log = logging.getLogger("robot.pipeline")
 
@@ -42,6 +57,12 @@ class Prepared:
     decision: Decision | None = None
     due_at: datetime | None = None
     routing: Routing | None = None
+    #: The appeal the message names (a reply), joined or not.
+    thread: Thread | None = None
+    #: Why the sender asked for no automatic reply, though a person may have written it.
+    quiet: str | None = None
+    #: The web reception form the message came through: its kind, territory and contacts.
+    web_form: WebForm | None = None
 
 
 def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
@@ -88,20 +109,35 @@ def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
 
 def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
     mail = parse(raw.raw)
-    reason = automatic_reason(mail, raw.mail_from)
+    settings = robot.settings
+    reason = automatic_reason(mail, raw.mail_from, own_address=settings.mail_from, own_domain=own_domain(settings))
     if reason is not None:
         return Prepared(mail, reason)
-    result = classify(mail.subject, mail.text)
-    settings = robot.settings
     customer = mail.from_addr or _plausible(raw.mail_from)
+    thread = None
+    if raw.channel in REPLY_CHANNELS:
+        with robot.sessions() as session:
+            thread = find_thread(session, settings, robot.signing_key, mail, customer)
+    quiet = quiet_reason(mail)
+    if thread is not None and thread.joins:
+        return Prepared(mail, None, thread=thread, quiet=quiet)
+    result = classify(mail.subject, mail.text)
+    web_form = submitted_form(robot, raw)
+    if web_form is not None:
+        result = web_form.classified(result)  # R5: a form states its kind
     decision = decide(result, kind_threshold=settings.classifier_kind_threshold,
                       scope_threshold=settings.classifier_scope_threshold,
                       has_reply_channel=bool(customer), repeat_of=_repeat_of(robot, customer, mail))
+    with robot.sessions() as session:
+        earlier = earlier_territory(session, customer)
     routing = robot.router.route(Facts(
         subject=mail.subject, text=mail.text, kind=result.kind, topic=result.topic, scope=result.scope,
-        flags=result.flags, status=decision.status, channel=raw.channel, sender=customer))
+        flags=result.flags, status=decision.status, channel=raw.channel, sender=customer,
+        received_at=raw.received_at, customer_name=mail.from_name, earlier=earlier,
+        form=web_form.routing_fields() if web_form is not None else None))
+    decision = with_routing(decision, routing)
     return Prepared(mail, None, result, decision, due_at(robot.calendar, raw.received_at, decision.deadline_kind),
-                    routing)
+                    routing, thread, quiet, web_form)
 
 
 #: How many of a customer's answered appeals a new one is compared with (the latest ones).
@@ -130,14 +166,20 @@ def _record(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared)
     now = robot.clock.now()
     if prepared.automatic is not None:
         # Kept, visible, never answered: answering automatic mail is how loops start.
-        raw.status, raw.error, raw.processed_at = "automatic", prepared.automatic, now
-        session.add(Event(raw_message_id=raw.id, at=now, actor="robot", action="automatic",
-                          detail={"reason": prepared.automatic}))
-        log.info("raw message %s is automatic (%s); not registered", raw.id, prepared.automatic)
+        record_automatic(robot, session, raw, prepared.mail, prepared.automatic)
         return None
+    if prepared.thread is not None and prepared.thread.joins:
+        return join(robot, session, raw, prepared.mail, prepared.thread, quiet=prepared.quiet)
 
+    # A reply to campaign mail is the campaign's positive result (R23); it is still registered,
+    # since the customer may ask something in it (R1: every message is registered).
+    campaign_reply = match_reply(session, prepared.mail, now)
     appeal = _register(robot, session, raw, prepared)
     raw.status, raw.processed_at, raw.appeal_id = "processed", now, appeal.id
+    if campaign_reply:
+        session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="campaign_reply", detail={}))
+    if prepared.thread is not None:
+        flag_unjoined(session, appeal, prepared.thread, now)
     decision = prepared.decision
     assert decision is not None
     if decision.reply is None or not appeal.customer_email:
@@ -145,6 +187,13 @@ def _record(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared)
         session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="no_reply",
                           detail={"reason": decision.reason or "no_reply_address"}))
         return None
+    # RFC 3834: the sender asked for no automatic reply, the address bounces, or it had its share.
+    block = prepared.quiet or auto_reply_block(session, robot.settings, appeal.customer_email, now)
+    if block is not None:
+        session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="no_reply", detail={"reason": block}))
+        return None
+    if decision.reply == ASK_TEMPLATE and appeal.status == "registered":
+        appeal.status = "awaiting_customer"  # R10: the reply asks the customer for what is missing
     return first_reply(robot, session, appeal, prepared.mail, decision, claim=True).id
 
 
@@ -166,7 +215,7 @@ def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepare
         kind_confidence=result.kind_confidence,
         classification=result.as_dict() | {"top_two_kinds": result.top_two_kinds, "decision": decision.as_dict()},
         status=decision.status,
-        topic=result.topic,
+        topic=routing.topic or result.topic,
         scope=result.scope,
         flags=list(result.flags),
         subject=mail.subject or None,
@@ -175,31 +224,29 @@ def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepare
         queue=routing.queue,
         assignee=routing.assignee,
         routing=routing.as_dict(),
+        priority=routing.priority,
+        missing_fields=routing.missing,
         region=territory.region,
         city_district=territory.district,
         branch=territory.branch,
         unit=territory.unit_name,
     )
+    if prepared.web_form is not None:
+        prepared.web_form.fill(appeal)
     session.add(appeal)
     session.flush()
-    message = Message(
-        appeal_id=appeal.id, direction="in", created_at=registered_at, raw_message_id=raw.id,
-        message_id=mail.message_id, sender=mail.from_addr, subject=mail.subject, text=mail.text,
-        html=mail.html, defects=mail.defects,
-    )
-    message.attachments = [
-        Attachment(filename=a.filename, content_type=a.content_type, size=len(a.content), sha256=a.sha256,
-                   content=a.content)
-        for a in mail.attachments
-    ]
-    session.add(message)
+    # The due date by the queue's calendar and the channel's limit (R13, R14), and the rows of
+    # what falls due (reminder, escalation, R15 notice), in this same transaction.
+    register_deadlines(robot, session, appeal, deadline_kind=decision.deadline_kind)
+    session.add(inbound_message(raw, mail, appeal.id, registered_at))
     session.add(Event(appeal_id=appeal.id, raw_message_id=raw.id, at=robot.clock.now(), actor="robot",
                       action="registered",
                       detail={"number": number, "kind": result.kind, "scores": result.kind_scores,
                               "model": result.model, "defects": len(mail.defects), "decision": decision.as_dict()}))
     session.add(Event(appeal_id=appeal.id, at=robot.clock.now(), actor="robot", action="routed",
                       detail={"queue": routing.queue, "rules_version": routing.rules_version,
-                              "hits": [hit["rule"] for hit in routing.hits], "territory": territory.unit}))
+                              "hits": [hit["rule"] for hit in routing.hits], "territory": territory.unit,
+                              "reply": decision.reply, "priority": routing.priority, "missing": routing.missing}))
     log.info("registered %s (%s, %s) → %s from raw message %s", number, result.kind, decision.status, routing.queue,
              raw.id)
     return appeal
