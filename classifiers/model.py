@@ -3,12 +3,14 @@
 Heads: ``kind`` (question / application / complaint, R5), ``topic`` (the journal's тематика) and
 ``scope`` (in / out: is it the grid company's business at all, R9). Features are TF-IDF over
 Snowball stems (words and word pairs) plus character n-grams of the normalised text, which
-survive typos and transliteration. Each head is a linear SVM calibrated with Platt scaling, so
-every label has a probability.
+survive typos and transliteration, plus binary domain cues (``classifiers/cues.py``) that a head
+may read or not (the shipped scope head does; kind and topic do not, see ``train.OPTIONS``).
+Each head is a linear SVM calibrated with Platt scaling, so every label has a probability.
 """
 
 from __future__ import annotations
 
+import itertools
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +24,11 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from classifiers.cues import cue_matrix
 from classifiers.text import normalise, stems
 
 ARTIFACT = Path(__file__).resolve().parent / "model" / "classifier.pkl"
-FORMAT = 2
+FORMAT = 3  # 3: domain cues (classifiers/cues.py) and per-head feature blocks
 HEADS = ("kind", "topic", "scope")
 
 
@@ -35,7 +38,7 @@ class ModelMismatch(RuntimeError):
 
 def stem_features(normalised: str) -> list[str]:
     words = stems(normalised)
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
 def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
@@ -91,10 +94,12 @@ class Model:
     chars: TfidfVectorizer
     heads: dict[str, LinearHead]
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Weight of the binary domain cues (classifiers/cues.py) appended to the TF-IDF features.
+    cue_weight: float = 0.0
 
     def features(self, subjects: list[str], texts: list[str]):
         docs = [normalise(s, t) for s, t in zip(subjects, texts)]
-        return hstack([self.words.transform(docs), self.chars.transform(docs)]).tocsr()
+        return _matrix(docs, self.words.transform(docs), self.chars.transform(docs), self.cue_weight)
 
     def predict_proba(self, subjects: list[str], texts: list[str]) -> dict[str, list[dict[str, float]]]:
         """For each head, one {label: probability} per text."""
@@ -114,25 +119,53 @@ class Model:
         temp.replace(path)
 
 
-def fit(subjects: list[str], texts: list[str], labels: dict[str, list[str | None]], *, c: float = 0.5) -> Model:
-    """Train the shared features and every head on the rows that carry that head's label."""
+def _matrix(docs: list[str], words, chars, cue_weight: float):
+    blocks = [words, chars]
+    if cue_weight:
+        blocks.append(cue_matrix(docs, cue_weight))
+    return hstack(blocks).tocsr()
+
+
+#: The feature blocks each head reads (stems, character n-grams, domain cues).
+BLOCKS = ("words", "chars", "cues")
+
+
+def fit(subjects: list[str], texts: list[str], labels: dict[str, list[str | None]], *, c: float = 0.5,
+        cue_weight: float = 0.0, head_blocks: dict[str, tuple[str, ...]] | None = None) -> Model:
+    """Train the shared features and every head on the rows that carry that head's label.
+
+    ``head_blocks`` restricts a head to some feature blocks (all by default); its weights for the
+    other columns are zero, so every head still reads the one shared matrix.
+    """
     words, chars = _vectorizers()
     docs = [normalise(s, t) for s, t in zip(subjects, texts)]
-    matrix = hstack([words.fit_transform(docs), chars.fit_transform(docs)]).tocsr()
+    word_matrix, char_matrix = words.fit_transform(docs), chars.fit_transform(docs)
+    matrix = _matrix(docs, word_matrix, char_matrix, cue_weight)
+    n_words, n_chars = word_matrix.shape[1], char_matrix.shape[1]
+    spans = {"words": np.r_[0:n_words], "chars": np.r_[n_words:n_words + n_chars],
+             "cues": np.r_[n_words + n_chars:matrix.shape[1]]}
     heads = {}
     for name in HEADS:
         rows = [i for i, label in enumerate(labels[name]) if label]
+        blocks = (head_blocks or {}).get(name, BLOCKS)
+        columns = None if set(BLOCKS) <= set(blocks) else np.concatenate([spans[b] for b in blocks])
         svm = LinearSVC(C=c, class_weight="balanced")
         # ensemble=False: one SVM on all rows, calibrated on cross-validated scores; a third of
         # the size and the prediction time of keeping one SVM per fold.
         head = CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False)
-        head.fit(matrix[rows], [labels[name][i] for i in rows])
+        sub = matrix[rows] if columns is None else matrix[rows][:, columns]
+        head.fit(sub, [labels[name][i] for i in rows])
         heads[name] = LinearHead.from_calibrated(head)
-        # The reduced head must say exactly what scikit-learn says.
+        if columns is not None:
+            full = np.zeros((heads[name].coef.shape[0], matrix.shape[1]))
+            full[:, columns] = heads[name].coef
+            heads[name].coef = full
+        # The reduced head, reading the whole matrix, must say exactly what scikit-learn says.
         sample = matrix[rows[:200]]
-        if not np.allclose(heads[name].predict_proba(sample), head.predict_proba(sample), atol=1e-9):
+        expected = head.predict_proba(sample if columns is None else sample[:, columns])
+        if not np.allclose(heads[name].predict_proba(sample), expected, atol=1e-9):
             raise AssertionError(f"the reduced {name} head disagrees with scikit-learn")
-    return Model(words=words, chars=chars, heads=heads)
+    return Model(words=words, chars=chars, heads=heads, cue_weight=cue_weight)
 
 
 def load(path: Path = ARTIFACT) -> Model:
@@ -141,7 +174,7 @@ def load(path: Path = ARTIFACT) -> Model:
         raise FileNotFoundError(f"no trained classifier at {path}; run `mailrobot classifier train`")
     with open(path, "rb") as handle:
         # The artifact is our own file, shipped in the package; it is never taken from outside.
-        payload = pickle.load(handle)  # noqa: S301
+        payload = pickle.load(handle)
     if payload.get("format") != FORMAT or payload.get("sklearn") != sklearn.__version__:
         raise ModelMismatch(
             f"{path} was built with scikit-learn {payload.get('sklearn')} (format {payload.get('format')}); "

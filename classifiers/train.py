@@ -9,14 +9,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sklearn
 
+from classifiers.augment import length_balanced
 from classifiers.corpus import Example, load_corpus
 from classifiers.evaluate import HeadReport, evaluate
 from classifiers.model import ARTIFACT, ModelMismatch, fit, load
+
+#: How the shipped model is built. Kind and topic read stems and character n-grams; scope also reads
+#: the binary domain cues (classifiers/cues.py): whose business a letter is does not depend on its
+#: length, and cues for kind made the held-out part worse (0.958 → 0.942 kind macro-F1).
+OPTIONS = {"cue_weight": 1.0, "head_blocks": {"kind": ("words", "chars"), "topic": ("words", "chars")}}
 from classifiers.predict import Classifier
 
 
@@ -33,13 +39,17 @@ def train(extra: Sequence[Example] = (), *, path: Path = ARTIFACT, save: bool = 
     started = time.perf_counter()
     train_rows, heldout = load_corpus()
     rows = [*train_rows, *extra]
+    letters = length_balanced(rows)
+    rows += letters
     model = fit([r.subject for r in rows], [r.text for r in rows],
-                {"kind": [r.kind for r in rows], "topic": [r.topic for r in rows], "scope": [r.scope for r in rows]})
+                {"kind": [r.kind for r in rows], "topic": [r.topic for r in rows], "scope": [r.scope for r in rows]},
+                **OPTIONS)
     model.metadata = {
-        "trained_at": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+        "trained_at": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
         "sklearn": sklearn.__version__,
         "train_rows": len(train_rows),
         "extra_rows": len(extra),
+        "letter_copies": len(letters),
         "heldout_rows": len(heldout),
     }
     classifier = Classifier(model)

@@ -56,6 +56,9 @@ def test_missing_artifact_says_how_to_build_it(tmp_path):
         load(tmp_path / "none.pkl")
 
 
+# Two trainings (each ~20 s on a quiet core, with the length-balanced copies): more than the
+# suite's 120 s default when the shared box is busy.
+@pytest.mark.timeout(600)
 def test_training_replaces_the_model_only_when_not_worse(tmp_path):
     from classifiers.train import train
 
@@ -74,7 +77,7 @@ def test_training_replaces_the_model_only_when_not_worse(tmp_path):
 
 
 def _mailrobot(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "robot.cli.main", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "robot.cli.main", *args], check=False, input=stdin, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -135,7 +138,7 @@ def test_specialists_corrections_are_kept_and_feed_training(robot, gateway, sink
 
     from sqlalchemy import select
 
-    from robot.pipeline.correct import corrected_examples, correct
+    from robot.pipeline.correct import correct, corrected_examples
     from robot.storage.models import Appeal, Correction, Event
     from tests.conftest import OMSK, customer_mail, run_jobs, send
 
@@ -157,3 +160,54 @@ def test_specialists_corrections_are_kept_and_feed_training(robot, gateway, sink
     assert (example.kind, example.text) == ("complaint", "Подскажите, какие документы нужны для договора? Иванов")
     with pytest.raises(ValueError, match="kind must be one of"):
         correct(robot, number, actor="petrova", kind="wish")
+
+
+def test_domain_cues_do_not_depend_on_length():
+    """Scope cues: one «электроснабжение» in a long letter weighs what it weighs in a short note."""
+    from classifiers.cues import NAMES, cue_matrix
+    from classifiers.text import normalise
+
+    short = normalise("", "Нет электроснабжения")
+    long = normalise("", "Здравствуйте! " + "Пишу вам как житель микрорайона. " * 30 + "Нет электроснабжения.")
+    stairwell = normalise("", "В подъезде не горит свет на лестнице")
+    benefit = normalise("", "Когда придёт пособие на ребёнка?")
+    matrix = cue_matrix([short, long, stairwell, benefit]).toarray()
+    column = {name: i for i, name in enumerate(NAMES)}
+    assert (matrix[0] == matrix[1]).all()
+    assert matrix[0, column["grid_strong"]] == matrix[0, column["grid_any"]] == 1
+    assert matrix[2, column["grid_only_in_building"]] == 1
+    assert matrix[3, column["grid_any"]] == 0 and matrix[3, column["public_services"]] == 1
+
+
+def test_letters_balance_length_without_touching_labels_or_held_out():
+    """Training copies wrap a short row in a letter; kind, scope and topic stay; ids stay in training."""
+    from classifiers.augment import LONG_CHARS, length_balanced
+
+    train, heldout = load_corpus()
+    letters = length_balanced(train)
+    originals = {r.id: r for r in train}
+    assert letters and not {r.id for r in letters} & {r.id for r in heldout}
+    for copy in letters:
+        source = originals[copy.id.removesuffix("+letter")]
+        assert source.text in copy.text and len(source.text) < LONG_CHARS
+        assert (copy.kind, copy.scope, copy.topic) == (source.kind, source.scope, source.topic)
+    rows = train + letters
+    shares = {}
+    for cell in {(r.kind, r.scope) for r in rows}:
+        members = [r for r in rows if (r.kind, r.scope) == cell]
+        shares[cell] = sum(len(r.text) >= LONG_CHARS for r in members) / len(members)
+    assert max(shares.values()) - min(shares.values()) < 0.2
+
+
+def test_real_looking_out_of_scope_letters_are_not_ours():
+    """R9: a polite letter about another body's business is `out`, a terse grid note `in`."""
+    benefit_text = ("Уважаемая администрация! Меня зовут Зуева Т. Г. Подскажите, пожалуйста, когда будет "
+                    "рассмотрено моё заявление на ежемесячную выплату на ребёнка? Подавала в марте. С уважением, Зуева")
+    stairwell_text = ("Добрый день. В подъезде № 3 на лестнице не горят лампы с 5 по 9 этаж, управляющая компания "
+                      "не меняет уже месяц.")
+    [benefit, stairwell, outage] = classifier_at().classify_batch([
+        ("", benefit_text), ("", stairwell_text), ("", "нет электричества на ул. Садовой с утра, когда дадут свет"),
+    ])
+    assert (benefit.scope, benefit.kind) == ("out", "question")
+    assert (stairwell.scope, stairwell.kind) == ("out", "complaint")
+    assert (outage.scope, outage.kind) == ("in", "complaint")
