@@ -48,10 +48,10 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60.0) 
     pytest.fail("the SMTP gateway did not open its port")
 
 
-def test_up_starts_everything_answers_and_stops_cleanly(tmp_path, sink):
+def test_up_starts_everything_answers_and_stops_cleanly(tmp_path, sink, database_url):
     data_dir = tmp_path / "var"
-    settings = Settings(data_dir=data_dir, smtp_port=free_port(), outbound_smtp_host=sink.host,
-                        outbound_smtp_port=sink.port, workers=1)
+    settings = Settings(data_dir=data_dir, database_url=database_url, smtp_port=free_port(), outbound_smtp_host=sink.host,
+                        outbound_smtp_port=sink.port, workers=1, web_port=free_port())
     env = settings_env(settings)
     env.pop("MAILROBOT_REDIS_URL", None)  # `up` starts its own redis-server
     process = subprocess.Popen(MAILROBOT_UP, env=env, cwd=tmp_path,
@@ -64,7 +64,7 @@ def test_up_starts_everything_answers_and_stops_cleanly(tmp_path, sink):
         assert "2026-" in str(ack["Subject"])
         assert "Срок ответа: до" in ack.get_body(("plain",)).get_content()
         assert (data_dir / "redis" / "redis.sock").exists()
-        assert (data_dir / "mailrobot.db").exists()
+        assert (data_dir / "mailrobot.db").exists() == (database_url is None)
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=60)[0].decode(errors="replace")

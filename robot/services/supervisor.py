@@ -1,6 +1,7 @@
 """`mailrobot up`: the whole single-machine system in the foreground.
 
-A local redis-server (unless a Redis URL is set), the SMTP gateway and N workers, each a child
+A local redis-server (unless a Redis URL is set), the SMTP gateway, the web app, N workers and (when a
+mailbox is configured) the IMAP intake, each a child
 process running `mailrobot <part>`, so the same parts run alone on other machines; the scheduler
 (`mailrobot cron` on its own) runs as a thread of this process.
 A child that dies is restarted; Ctrl-C or SIGTERM stops them all, workers first finishing their job.
@@ -50,7 +51,9 @@ def run_up(settings: Settings) -> int:
         log.info("started redis-server at %s", redis_url)
 
     # One `worker` child runs a pool of MAILROBOT_WORKERS processes that share the loaded model.
-    children = [Child("smtp"), Child("worker")]
+    children = [Child("smtp"), Child("web"), Child("worker")]
+    if settings.imap_host:
+        children.append(Child("imap"))  # the IMAP intake, when a mailbox is configured
     stopping = threading.Event()
 
     def request_stop(signum, _frame) -> None:
@@ -66,7 +69,8 @@ def run_up(settings: Settings) -> int:
     dispatcher = Dispatcher(redis_url, settings.queue_name)
     periodic = threading.Thread(target=run_periodic, args=(dispatcher, stopping), name="periodic", daemon=True)
     periodic.start()
-    log.info("mailrobot is up: SMTP on %s:%s, %s worker(s)", settings.smtp_host, settings.smtp_port, settings.workers)
+    log.info("mailrobot is up: SMTP on %s:%s, web on http://%s:%s, %s worker(s)", settings.smtp_host,
+             settings.smtp_port, settings.web_host, settings.web_port, settings.workers)
     try:
         while not stopping.is_set():
             for child in children:
