@@ -21,4 +21,4 @@ def deliver_mail(outbound_id: int) -> str:
 
 def reconcile() -> dict[str, int]:
     done = reconcile_all(current())
-    return {"process": done.process, "deliver": done.deliver}
+    return {"process": done.process, "deliver": done.deliver, "due": done.due}

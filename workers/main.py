@@ -12,6 +12,7 @@ from workers.runtime import RobotWorker, bind
 
 def run_worker(robot: Robot, *, processes: int = 1, burst: bool = False, with_scheduler: bool = True) -> bool:
     dispatcher = robot.dispatcher
+    _ = robot.calendars  # a broken calendar.yaml stops the worker here, not each message it would process
     if processes <= 1:
         worker = RobotWorker([dispatcher.queue], connection=dispatcher.connection, robot=robot)
         return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="WARNING")

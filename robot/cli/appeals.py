@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from robot.config import Settings
+from robot.cli.context import open_robot
 
 if TYPE_CHECKING:
     from robot.storage.models import Appeal, Message, OutboundMail
@@ -34,6 +34,7 @@ def _summary(appeal: Appeal, tz: ZoneInfo) -> dict[str, Any]:
 
 @app.command("list")
 def list_appeals(
+    ctx: typer.Context,
     status: Annotated[Optional[str], typer.Option(help="Only appeals in this status.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     limit: int = 100,
@@ -41,10 +42,9 @@ def list_appeals(
     """List appeals, newest first."""
     from sqlalchemy import select
 
-    from robot.app import Robot
     from robot.storage.models import Appeal
 
-    robot = Robot(Settings.load())
+    robot = open_robot(ctx)
     query = select(Appeal).order_by(Appeal.id.desc()).limit(limit)
     if status:
         query = query.where(Appeal.status == status)
@@ -59,15 +59,14 @@ def list_appeals(
 
 
 @app.command("show")
-def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(ctx: typer.Context, number: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """One appeal with its customer, due date, messages in both directions and history."""
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
-    from robot.app import Robot
     from robot.storage.models import Appeal, Message, OutboundMail
 
-    robot = Robot(Settings.load())
+    robot = open_robot(ctx)
     with robot.sessions() as session:
         appeal = session.scalar(
             select(Appeal).where(Appeal.number == number)
@@ -109,6 +108,7 @@ def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
 
 @app.command("correct")
 def correct_appeal(
+    ctx: typer.Context,
     number: str,
     by: Annotated[str, typer.Option("--by", help="Who corrects (login).")],
     kind: Annotated[Optional[str], typer.Option(help="question | application | complaint")] = None,
@@ -116,10 +116,9 @@ def correct_appeal(
     scope: Annotated[Optional[str], typer.Option(help="in | out")] = None,
 ) -> None:
     """Correct the kind, topic or scope the classifier gave an appeal (kept for retraining)."""
-    from robot.app import Robot
     from robot.pipeline.correct import NoSuchAppeal, correct
 
-    robot = Robot(Settings.load())
+    robot = open_robot(ctx)
     try:
         result = correct(robot, number, actor=by, kind=kind, topic=topic, scope=scope)
     except NoSuchAppeal:

@@ -69,6 +69,7 @@ def evaluate_file(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
 
 @app.command("train")
 def train_model(
+    ctx: typer.Context,
     include_corrections: Annotated[bool, typer.Option(help="Add the specialists' corrections from the database.")]
     = False,
 ) -> None:
@@ -77,11 +78,10 @@ def train_model(
 
     extra = []
     if include_corrections:
-        from robot.app import Robot
-        from robot.config import Settings
+        from robot.cli.context import open_robot
         from robot.pipeline.correct import corrected_examples
 
-        extra = corrected_examples(Robot(Settings.load()))
+        extra = corrected_examples(open_robot(ctx))
         typer.echo(f"{len(extra)} corrected appeal(s) added to the corpus")
     result = train(extra)
     for report in result.heldout.values():

@@ -9,15 +9,21 @@ import os
 import signal
 import sys
 import threading
-from datetime import datetime
 from typing import Annotated, Optional
 
 import typer
 
 from robot.cli import appeals as appeals_cli
+from robot.cli import campaigns as campaigns_cli
 from robot.cli import classifier as classifier_cli
+from robot.cli import customers as customers_cli
+from robot.cli import deadlines as deadlines_cli
 from robot.cli import quarantine as quarantine_cli
 from robot.cli import routes as routes_cli
+from robot.cli import journal as journal_cli
+from robot.cli import users as users_cli
+from robot.cli import web as web_cli
+from robot.cli.context import open_robot
 from robot.config import Settings
 
 app = typer.Typer(help="mailrobot: the Mail-robot of a grid company's customer service.", no_args_is_help=True)
@@ -27,6 +33,12 @@ app.add_typer(appeals_cli.app, name="appeals")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(classifier_cli.app, name="classifier")
 app.add_typer(routes_cli.app, name="routes")
+app.add_typer(deadlines_cli.app, name="deadlines")
+app.add_typer(customers_cli.app, name="customers")
+app.add_typer(campaigns_cli.app, name="campaigns")
+app.add_typer(users_cli.app, name="users")
+app.add_typer(journal_cli.app, name="journal")
+app.command("web")(web_cli.web)
 
 
 def _logging() -> None:
@@ -36,6 +48,28 @@ def _logging() -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
+@app.command()
+def imap() -> None:
+    """Run the IMAP intake alone: read the configured mailbox (MAILROBOT_IMAP_*) until stopped."""
+    from robot.app import Robot
+    from robot.intake.imap import ImapIntake
+
+    _logging()
+    robot = Robot(Settings.load())
+    try:
+        intake = ImapIntake(robot)
+    except ValueError as error:
+        typer.echo(f"mailrobot: {error}", err=True)
+        raise typer.Exit(2) from error
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        intake.run(stop)
+    finally:
+        robot.close()
+
+
 def _worker_entry():
     # The CLI is the process edge that starts workers; `robot` modules never import `workers`.
     return importlib.import_module("workers.main")
@@ -43,7 +77,7 @@ def _worker_entry():
 
 @app.command()
 def up() -> None:
-    """Start the whole system in the foreground: Redis (if needed), SMTP gateway, scheduler, workers."""
+    """Start the whole system in the foreground: Redis (if needed), SMTP gateway, web app, scheduler, workers."""
     from robot.services.redis_server import RedisUnavailable
     from robot.services.supervisor import run_up
 
@@ -106,13 +140,12 @@ def cron() -> None:
 
 
 @app.command()
-def reconcile() -> None:
+def reconcile(ctx: typer.Context) -> None:
     """Re-enqueue everything the database says is due and Redis does not hold."""
-    from robot.app import Robot
     from robot.reconcile import reconcile as run
 
-    done = run(Robot(Settings.load()))
-    typer.echo(json.dumps({"process": done.process, "deliver": done.deliver}))
+    done = run(open_robot(ctx))
+    typer.echo(json.dumps({"process": done.process, "deliver": done.deliver, "due": done.due}))
 
 
 @db_app.command("upgrade")
@@ -163,20 +196,7 @@ def show_settings() -> None:
     typer.echo(settings_table())
 
 
-@app.command()
-def deadline(
-    received: Annotated[datetime, typer.Option(help="Registration moment, company time unless an offset is given.")],
-    kind: Annotated[str, typer.Option(help="question | application | complaint")],
-) -> None:
-    """Print the due moment of an appeal in ISO 8601 with its offset."""
-    from robot.app import Robot
-    from robot.deadlines.limits import ANSWER_LIMITS, due_at
-
-    if kind not in ANSWER_LIMITS:
-        raise typer.BadParameter(f"kind must be one of {', '.join(ANSWER_LIMITS)}", param_hint="--kind")
-    robot = Robot(Settings.load())
-    moment = received if received.tzinfo else received.replace(tzinfo=robot.settings.tz)
-    typer.echo(due_at(robot.calendar, moment, kind).isoformat())
+app.command()(deadlines_cli.deadline)
 
 
 if __name__ == "__main__":

@@ -7,21 +7,20 @@ from typing import Annotated
 
 import typer
 
-from robot.config import Settings
+from robot.cli.context import open_robot
 
 # Heavy imports happen inside the commands, as in robot.cli.appeals.
 app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=True)
 
 
 @app.command("list")
-def list_quarantined(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_quarantined(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List quarantined messages with the error that stopped each."""
     from sqlalchemy import select
 
-    from robot.app import Robot
     from robot.storage.models import RawMessage
 
-    robot = Robot(Settings.load())
+    robot = open_robot(ctx)
     with robot.sessions() as session:
         rows = [{"id": r.id, "received_at": r.received_at.isoformat(), "mail_from": r.mail_from,
                  "message_id": r.message_id, "size": r.size, "error": r.error}
@@ -35,13 +34,12 @@ def list_quarantined(as_json: Annotated[bool, typer.Option("--json")] = False) -
 
 
 @app.command("retry")
-def retry(raw_id: int) -> None:
+def retry(ctx: typer.Context, raw_id: int) -> None:
     """Process a quarantined message again (after a fix)."""
-    from robot.app import Robot
     from robot.dispatch import PROCESS_MESSAGES
     from robot.pipeline.process import retry_quarantined
 
-    robot = Robot(Settings.load())
+    robot = open_robot(ctx)
     if not retry_quarantined(robot, raw_id, actor="cli"):
         typer.echo(f"raw message {raw_id} is not in quarantine", err=True)
         raise typer.Exit(1)
