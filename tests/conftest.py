@@ -244,6 +244,28 @@ def gateway(robot: Robot) -> Iterator[GatewayController]:
     controller.stop()
 
 
+def kill_worker_mid_send(settings: Settings, sink: Sink, *, timeout: float = 60) -> None:
+    """Run a real worker process until it stands mid-conversation with the relay, then `kill -9` it.
+
+    The sink holds the conversation (``sink.hold``) so the kill lands after the job claimed its
+    work and before the relay took the mail; the hold is released afterwards.
+    """
+    import signal
+    import sys
+
+    sink.hold = threading.Event()
+    worker = subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "1"],
+                              env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert sink.holding.wait(timeout=timeout), "the worker never reached the relay"
+        worker.send_signal(signal.SIGKILL)
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        sink.hold.set()
+
+
 def run_jobs(robot: Robot) -> None:
     """Run every queued job in this process, like an RQ worker in burst mode.
 

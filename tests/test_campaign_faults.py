@@ -3,10 +3,6 @@ a bounce that comes back. No double send, no forgotten resend."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -24,7 +20,7 @@ from tests.campaign_support import (
     run_until,
     tick_and_deliver,
 )
-from tests.conftest import run_jobs, send, settings_env
+from tests.conftest import kill_worker_mid_send, run_jobs, send
 from tests.test_loops import _dsn
 
 AMOUNTS = {"1100000001": "100", "1100000002": "200"}
@@ -39,17 +35,7 @@ def test_worker_killed_mid_send_sends_once_and_the_resend_still_comes(robot, clo
     add_manager(robot)
     launch(robot, tmp_path, amounts=AMOUNTS, end="2028-12-31 17:00")
     assert tick(robot).planned == 2
-    sink.hold = threading.Event()
-    worker = subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "1"],
-                              env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert sink.holding.wait(timeout=60), "the worker never reached the relay"
-        worker.send_signal(signal.SIGKILL)
-        assert worker.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    sink.hold.set()
+    kill_worker_mid_send(settings, sink, timeout=60)
     sink.hold = None
     assert sink.received == []
     # Ticks meanwhile plan nothing more for this week: the sends are rows already.

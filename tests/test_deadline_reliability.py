@@ -7,17 +7,13 @@ is sent at once whatever day and hour the test runs (R16 would otherwise hold it
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from robot.reconcile import reconcile
 from robot.storage.models import Appeal, DueAction, Event, OutboundMail
-from tests.conftest import OMSK, run_jobs, settings_env
+from tests.conftest import OMSK, kill_worker_mid_send, run_jobs
 from tests.deadline_support import STAFF, add_staff, open_appeal
 
 
@@ -36,17 +32,7 @@ def test_worker_killed_mid_escalation_sends_one_email(robot, sink, clock, settin
     clock.moment = datetime.now(UTC)
     assert reconcile(robot).due == 1  # the overdue moment's job, queued for any worker
 
-    sink.hold = threading.Event()
-    worker = subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "1"],
-                              env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert sink.holding.wait(timeout=60), "the worker never reached the relay"
-        worker.send_signal(signal.SIGKILL)
-        assert worker.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    sink.hold.set()
+    kill_worker_mid_send(settings, sink, timeout=60)
 
     with robot.sessions() as session:
         escalate = session.scalars(select(DueAction).where(DueAction.appeal_id == appeal_id,

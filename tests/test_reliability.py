@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from tests.conftest import (
     Sink,
     customer_mail,
     free_port,
+    kill_worker_mid_send,
     run_jobs,
     send,
     settings_env,
@@ -122,18 +122,8 @@ def test_reconciler_leaves_queued_jobs_alone(robot, gateway, clock):
 
 def test_worker_killed_mid_send_gives_exactly_one_ack(robot, gateway, sink, clock, settings):
     """RELIABILITY: `kill -9` of a worker mid-job, then recovery → exactly one acknowledgement."""
-    sink.hold = threading.Event()
     send(gateway, customer_mail())
-    worker = subprocess.Popen([sys.executable, "-m", "robot.cli.main", "worker", "--burst", "--processes", "1"],
-                              env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert sink.holding.wait(timeout=30), "the worker never reached the relay"
-        worker.send_signal(signal.SIGKILL)
-        assert worker.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    sink.hold.set()
+    kill_worker_mid_send(settings, sink, timeout=30)
     mail = _outbound(robot)
     assert (mail.status, mail.attempts) == ("pending", 1)  # claimed by the dead worker
 

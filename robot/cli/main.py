@@ -18,9 +18,9 @@ from robot.cli import campaigns as campaigns_cli
 from robot.cli import classifier as classifier_cli
 from robot.cli import customers as customers_cli
 from robot.cli import deadlines as deadlines_cli
+from robot.cli import journal as journal_cli
 from robot.cli import quarantine as quarantine_cli
 from robot.cli import routes as routes_cli
-from robot.cli import journal as journal_cli
 from robot.cli import users as users_cli
 from robot.cli import web as web_cli
 from robot.cli.context import open_robot

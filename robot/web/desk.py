@@ -42,6 +42,7 @@ from robot.web.auth import (
     check_csrf,
     client_ip,
     current_staff,
+    harden,
     staff_posting,
 )
 
@@ -57,8 +58,6 @@ _HTML_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "div", "dl", "
               "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul"}
 _HTML_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 #: Content Security Policy of every desk page: nothing from elsewhere, no inline script or style.
-_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 _MAX_UPLOAD = 10 * 1024 * 1024
 CHANNELS = ("email", "imap", "web", "phone", "post", "in_person")
 STATUSES = ("registered", "triage", "awaiting_customer", "answered", "closed", "no_action", "not_considered")
@@ -97,15 +96,8 @@ def _render(request: Request, template: str, context: dict[str, Any], *, status:
     response = request.app.state.templates.TemplateResponse(
         request, f"desk/{template}.html.j2", {"staff": staff, "csrf": staff.csrf if staff else None, **context},
         status_code=status)
-    _harden(response)
+    harden(response)
     return response
-
-
-def _harden(response: Response) -> None:
-    response.headers["Content-Security-Policy"] = _CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
 
 
 def _back(number: str, **query: str) -> RedirectResponse:
@@ -315,7 +307,7 @@ def attachment(request: Request, number: str, attachment_id: int, staff: LoggedI
         "Content-Disposition": f"attachment; filename=\"{ascii_name or 'attachment'}\"; "
                                f"filename*=UTF-8''{quote(filename, safe='')}",
     })
-    _harden(response)
+    harden(response)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 

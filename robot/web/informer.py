@@ -33,7 +33,7 @@ from robot.informer.progress import (
 from robot.informer.texts import install_filters, names, refusal_text
 from robot.informer.window import SendingWindow
 from robot.storage.models import Campaign
-from robot.web.auth import Staff, current_staff, staff_posting
+from robot.web.auth import Staff, current_staff, harden, staff_posting
 
 public = APIRouter(prefix="/informer")
 desk = APIRouter(prefix="/desk/campaigns")
@@ -41,8 +41,6 @@ LoggedIn = Annotated[Staff, Depends(current_staff)]
 Posting = Annotated[Staff, Depends(staff_posting)]
 #: Who may see campaigns (customers' personal data, R26): managers and administrators.
 VIEWERS = ("manager", "admin")
-_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 def install(app: FastAPI) -> None:
@@ -62,15 +60,8 @@ def _render(request: Request, template: str, context: dict[str, Any], *, status:
     response = request.app.state.templates.TemplateResponse(
         request, f"informer/{template}.html.j2", {"staff": staff, "csrf": staff.csrf if staff else None, **context},
         status_code=status)
-    _harden(response)
+    harden(response)
     return response
-
-
-def _harden(response: Response) -> None:
-    response.headers["Content-Security-Policy"] = _CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
 
 
 # --- the customer's confirmation -------------------------------------------------------------

@@ -6,10 +6,10 @@ Create Date: 2026-11-29 08:23:37.273500
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import robot.storage.types
+from alembic import op
 
+import robot.storage.types
 
 revision = '0002'
 down_revision = '0001'

@@ -6,9 +6,8 @@ Create Date: 2026-11-29 08:35:05.359763
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

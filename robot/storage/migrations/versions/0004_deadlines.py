@@ -5,11 +5,10 @@ Revises: 0003
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import robot.storage.types
-
 
 revision = '0004'
 down_revision = '0003'

@@ -9,11 +9,10 @@ Revises: 0005
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import robot.storage.types
-
 
 revision = '0006'
 down_revision = '0005'

@@ -8,11 +8,10 @@ Revises: 0006
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import robot.storage.types
-
 
 revision = '0007'
 down_revision = '0006'

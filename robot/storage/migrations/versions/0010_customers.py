@@ -10,7 +10,6 @@ from alembic import op
 
 import robot.storage.types
 
-
 revision = '0010'
 down_revision = '0009'
 branch_labels = None
