@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from robot.app import Robot
 from robot.dispatch import PROCESS_MESSAGES, process_job_id
@@ -33,6 +34,10 @@ class Incoming:
     mail_from: str | None = None
     rcpt_to: list[str] = field(default_factory=list)
     peer: str | None = None
+    #: Rows that belong with this input, added in the same transaction once it is stored (a web
+    #: submission's consent record); not called for a duplicate. An IntegrityError it causes fails
+    #: the input as a whole, as a storage error would.
+    also: Callable[[Session, RawMessage], None] | None = field(default=None, compare=False)
 
     @property
     def message_id(self) -> str | None:
@@ -84,6 +89,7 @@ def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[st
         now = robot.clock.now()
         results: list[Accepted] = []
         stored: dict[str, RawMessage] = {}
+        also: list[tuple[Callable[[Session, RawMessage], None], RawMessage]] = []
         for (item, message_id), key in zip(keyed, keys):
             if key in existing:
                 log.info("duplicate delivery of raw message %s (message-id %s)", existing[key], message_id)
@@ -98,11 +104,15 @@ def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[st
                              raw=item.raw)
             session.add(row)
             stored[key] = row
+            if item.also is not None:
+                also.append((item.also, row))
             results.append(Accepted(-1, duplicate=False))
         session.flush()
         for row in stored.values():
             session.add(Event(raw_message_id=row.id, at=now, actor=f"intake:{row.channel}", action="received",
                               detail={"size": row.size, "peer": row.peer}))
+        for add_rows, row in also:
+            add_rows(session, row)
     # Fill in the ids the flush assigned, in the order the items came.
     return [Accepted(stored[key].id, result.duplicate) if result.raw_id == -1 else result
             for key, result in zip(keys, results)]
