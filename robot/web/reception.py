@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import UploadFile
 
 from robot.app import Robot
+from robot.desk.faq import search as faq_search
 from robot.intake.committer import GroupCommitter
 from robot.intake.web import Receipt, current_consent, receive
 from robot.storage.models import Appeal
@@ -151,6 +152,19 @@ def _not_found(request: Request) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> Response:
     return _render(request, "reception/index.html.j2", {"forms": list(FORM_KINDS)})
+
+
+@router.get("/faq", response_class=HTMLResponse)
+def faq(request: Request, q: str = "") -> Response:
+    """«Найти ответ» (R18): published answers and complaint summaries (R17), searchable by keyword."""
+    query = q.strip()[:200]
+    with robot_of(request).sessions() as session:
+        entries = faq_search(session, query)
+    return _render(request, "reception/faq.html.j2", {
+        "query": query,
+        "answers": [e for e in entries if e.kind == "answer"],
+        "summaries": [e for e in entries if e.kind == "summary"],
+    })
 
 
 @router.get("/forms/{form}", response_class=HTMLResponse)
