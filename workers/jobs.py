@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from robot.mail.deliver import deliver, deliver_many
-from robot.pipeline import process_many
+from robot.pipeline.process import process_many
 from robot.reconcile import reconcile as reconcile_all
 from workers.runtime import current
 
