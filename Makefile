@@ -11,6 +11,8 @@ TEST_PACKAGES := $(RUN_PACKAGES) chromium=chromium
 # PostgreSQL (every database test runs on it too; its server binaries are off the PATH, so the check
 # is postgresql-common's pg_ctlcluster) and Dovecot (the IMAP intake's tests).
 TEST_PACKAGES += pg_ctlcluster=postgresql /usr/lib/dovecot/imap=dovecot-imapd
+# Phone speech (issue 9): espeak-ng speaks, sox resamples to 8 kHz for the phone line.
+TEST_PACKAGES += espeak-ng=espeak-ng sox=sox
 
 .PHONY: run test bench install run-deps test-deps clean
 
@@ -39,6 +41,7 @@ bench: $(STAMP) test-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/imap.py
 	$(BIN)/python bench/informer.py
+	$(BIN)/python bench/phone.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -19,6 +19,7 @@ from robot.cli import classifier as classifier_cli
 from robot.cli import customers as customers_cli
 from robot.cli import deadlines as deadlines_cli
 from robot.cli import journal as journal_cli
+from robot.cli import phone as phone_cli
 from robot.cli import quarantine as quarantine_cli
 from robot.cli import routes as routes_cli
 from robot.cli import users as users_cli
@@ -38,6 +39,7 @@ app.add_typer(customers_cli.app, name="customers")
 app.add_typer(campaigns_cli.app, name="campaigns")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(journal_cli.app, name="journal")
+app.add_typer(phone_cli.app, name="phone")
 app.command("web")(web_cli.web)
 
 

@@ -1,0 +1,47 @@
+"""`mailrobot phone`: the phone channel of the auto-informer (issue 9).
+
+say "текст" [--output FILE] renders a message to the WAV a call would play, for listening, and
+refuses one the phone line would refuse (longer than a minute, R23).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from robot.config import Settings
+
+app = typer.Typer(help="The phone auto-informer: speech for calls (issue 9).", no_args_is_help=True)
+
+
+@app.command("say")
+def say(
+    text: Annotated[str, typer.Argument(help="What to say, numbers already in words; - reads stdin.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The WAV to write.")] = Path("phone-message.wav"),
+) -> None:
+    """Speak TEXT into an 8 kHz 16-bit mono WAV (espeak-ng, voice ru), checked to last at most 60 s."""
+    from robot.informer.campaigns import CampaignError
+    from robot.informer.sound import SpeechToolError, check_phone_message, synthesise
+    from robot.informer.texts import install_filters
+    from robot.templating import make_environment
+
+    if text == "-":
+        text = sys.stdin.read()
+    try:
+        synthesise(text, output)
+        sound = check_phone_message(output)
+    except (SpeechToolError, ValueError) as error:
+        typer.echo(f"mailrobot: {error}", err=True)
+        raise typer.Exit(2) from error
+    except CampaignError as error:
+        # A message the line would refuse is not left behind to be mistaken for a usable one.
+        output.unlink(missing_ok=True)
+        settings = Settings.load()
+        env = install_filters(make_environment(settings.templates_dir, settings.tz), settings.tz)
+        typer.echo(env.get_template("informer/refusal.txt.j2").render(code=error.code, p=error.params).strip(),
+                   err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"{output}\t{sound.seconds:.1f} s\t{sound.rate} Hz {8 * sound.sample_width}-bit mono")
