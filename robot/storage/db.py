@@ -39,6 +39,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) ->
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -50,6 +54,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
+        # SQLite's own lower() folds ASCII only, so ILIKE (lower(x) LIKE lower(y)) would find
+        # «Иванов» for «иванов» on PostgreSQL and not here; Python's folds every alphabet.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
