@@ -121,6 +121,15 @@ def test_a_question_is_stored_registered_and_acknowledged_with_its_number(robot,
     assert ack["Auto-Submitted"] == "auto-replied"
 
 
+def test_a_form_from_a_postmaster_address_is_a_person_s_appeal(robot, http, clock, sink: Sink):
+    """R2: a small firm may write from «postmaster@…»; on a form that is a person, not a robot's mail."""
+    response = post_form(http, clock, email="postmaster@firma.example")
+    assert response.status_code == 303
+    appeal = only_appeal(robot)
+    assert (appeal.channel, appeal.customer_email) == ("web", "postmaster@firma.example")
+    assert sink.wait_for(1)[0]["To"].addresses[0].addr_spec == "postmaster@firma.example"
+
+
 def test_consent_is_recorded_with_its_text_time_and_address(robot, http, clock):
     """R26 / 152-FZ: a separate consent; its verbatim text, time and IP are kept with the submission."""
     post_form(http, clock)

@@ -110,9 +110,13 @@ def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
 def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
     mail = parse(raw.raw)
     settings = robot.settings
-    reason = automatic_reason(mail, raw.mail_from, own_address=settings.mail_from, own_domain=own_domain(settings))
-    if reason is not None:
-        return Prepared(mail, reason)
+    # Only mail can be machine-written: a web form is a person's submission (R2), whatever address
+    # they typed — a small firm's «postmaster@…» included.
+    if raw.channel in REPLY_CHANNELS:
+        reason = automatic_reason(mail, raw.mail_from, own_address=settings.mail_from,
+                                  own_domain=own_domain(settings))
+        if reason is not None:
+            return Prepared(mail, reason)
     customer = mail.from_addr or _plausible(raw.mail_from)
     thread = None
     if raw.channel in REPLY_CHANNELS:
