@@ -296,3 +296,37 @@ def test_reload_parses_changed_sections_and_still_locates_errors(rules_path):
     os.utime(rules_path, ns=(3, 3))
     assert router.route(_facts("Нет света на ул. Тюленева")).territory.unit == "omsk-1"
     assert router.table.gazetteer is not places
+
+
+def test_a_street_edit_in_the_shipped_file_reparses_its_district_and_errors_keep_their_line(tmp_path):
+    """R12: the shipped places are parsed district by district; a reload after a street edit gives
+    the same rules as a full parse, and a broken line inside a district is reported at its line."""
+    import os
+
+    import yaml
+
+    shipped = (PROJECT_ROOT / "routing_rules.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "routing_rules.yaml"
+    path.write_text(shipped, encoding="utf-8")
+    router = Router(path, CALENDAR)
+    assert router.route(_facts("Нет света на ул. Ленина")).territory.unit == "omsk-1"
+    compiled = router.table.compiled
+
+    added = shipped.replace("          - name: улица Ленина\n",
+                            "          - name: улица Новостроечная\n          - name: улица Ленина\n", 1)
+    assert added != shipped
+    path.write_text(added, encoding="utf-8")
+    os.utime(path, ns=(5, 5))
+    assert router.route(_facts("Нет света на ул. Новостроечная")).territory.unit == "omsk-1"
+    assert router.table.compiled is compiled  # the rules did not change: their conditions are kept
+    assert router.table.loaded.rules == load_rules(path).rules  # the same as a full parse
+    assert router.table.loaded.rules.model_dump() == type(router.table.loaded.rules).model_validate(
+        yaml.safe_load(added)).model_dump()
+
+    broken = added.replace("          - name: улица Новостроечная\n", "          - name: [улица Новостроечная\n", 1)
+    path.write_text(broken, encoding="utf-8")
+    os.utime(path, ns=(6, 6))
+    router.route(_facts("ул. Ленина"))
+    assert router.last_error is not None
+    line = _line_of(broken, "- name: [улица Новостроечная")
+    assert router.last_error.problems[0].line in {line, line + 1}, str(router.last_error)

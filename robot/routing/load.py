@@ -111,20 +111,98 @@ def _parse(text: str, parsed: dict[str, Any] | None, fingerprints: dict[str, str
         # Comments before the first key belong to no section; each section parses on its own.
         section = text[start:end]
         if section not in parsed:
-            try:
-                value = yaml.load(section, Loader=_Loader)
-            except yaml.MarkedYAMLError as error:
-                error.line_offset = text.count("\n", 0, start)  # type: ignore[attr-defined]
-                raise
-            if not isinstance(value, dict) or list(value) != [key]:
-                return yaml.load(text, Loader=_Loader)
-            parsed[section] = value[key]
+            before = text.count("\n", 0, start)
+            value = _places(section, key, parsed, fresh, before) if key == "regions" else None
+            if value is None:
+                value = _load(section, before)
+                if not isinstance(value, dict) or list(value) != [key]:
+                    return yaml.load(text, Loader=_Loader)
+                value = value[key]
+            parsed[section] = value
         fresh[section] = parsed[section]
         data[key] = parsed[section]
         fingerprints[key] = hashlib.sha256(section.encode()).hexdigest()
     parsed.clear()
     parsed.update(fresh)  # only the sections of this file are worth keeping
     return data
+
+
+def _load(chunk: str, lines_before: int) -> Any:
+    try:
+        return yaml.load(chunk, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        error.line_offset = lines_before  # type: ignore[attr-defined]
+        raise
+
+
+#: A list item, and a `districts:` key with nothing after it, in the `regions` section.
+_ITEM = re.compile(r"^( *)- ", re.MULTILINE)
+_DISTRICTS = re.compile(r"^( *)districts:[ \t]*$", re.MULTILINE)
+
+
+def _places(section: str, key: str, parsed: dict[str, Any], fresh: dict[str, Any], lines_before: int) -> Any:
+    """The `regions` section parsed district by district, each district's text parsed once.
+
+    Places are most of the file (thousands of streets): after an admin adds a street, only that
+    district is parsed again. Anything not in the plain block layout (regions as `- ` items, each
+    with a `districts:` block of `- ` items) returns None, and the section is parsed whole.
+    """
+    body_start = section.find("\n") + 1
+    if section[:body_start].strip() != f"{key}:":
+        return None
+    body = section[body_start:]
+    items = list(_ITEM.finditer(body))
+    if not items:
+        return None
+    indent = min(len(m.group(1)) for m in items)
+    starts = [m.start() for m in items if len(m.group(1)) == indent]
+    if body[:starts[0]].strip(" \n") and not all(line.lstrip().startswith("#")
+                                                  for line in body[:starts[0]].splitlines() if line.strip()):
+        return None
+    regions: list[Any] = []
+    for region_start, region_end in zip(starts, [*starts[1:], len(body)], strict=True):
+        region = body[region_start:region_end]
+        offset = lines_before + 1 + body.count("\n", 0, region_start)
+        districts_key = _DISTRICTS.search(region)
+        if districts_key is None:
+            return None
+        block = region[districts_key.end() + 1:]
+        inner = list(_ITEM.finditer(block))
+        # The districts' items: deeper than the key, or level with it (PyYAML's indentless lists).
+        if not inner or len(inner[0].group(1)) < len(districts_key.group(1)):
+            return None
+        depth = len(inner[0].group(1))
+        for line in block.splitlines():
+            stripped = line.lstrip(" ")
+            if not stripped or stripped.startswith("#"):
+                continue
+            shallower = len(line) - len(stripped)
+            # Anything at the items' level but an item, or above it, is not the districts' (a key
+            # of the region after them): parse the section whole.
+            if shallower < depth or (shallower == depth and not stripped.startswith("- ")):
+                return None
+        cuts = [m.start() for m in inner if len(m.group(1)) == depth]
+        head_text = region[:districts_key.start()] + f"{districts_key.group(1)}districts: []\n"
+        head = _cached(head_text, parsed, fresh, offset)
+        if not isinstance(head, list) or len(head) != 1 or not isinstance(head[0], dict):
+            return None
+        districts: list[Any] = []
+        block_offset = offset + region.count("\n", 0, districts_key.end() + 1)
+        for cut, cut_end in zip(cuts, [*cuts[1:], len(block)], strict=True):
+            value = _cached(block[cut:cut_end], parsed, fresh, block_offset + block.count("\n", 0, cut))
+            if not isinstance(value, list) or len(value) != 1:
+                return None
+            districts.append(value[0])
+        regions.append({**head[0], "districts": districts})
+    return regions
+
+
+def _cached(chunk: str, parsed: dict[str, Any], fresh: dict[str, Any], lines_before: int) -> Any:
+    # Chunks keep their indentation: YAML reads an indented block sequence at the top as a list.
+    if chunk not in parsed:
+        parsed[chunk] = _load(chunk, lines_before)
+    fresh[chunk] = parsed[chunk]
+    return parsed[chunk]
 
 
 class _Nodes:
