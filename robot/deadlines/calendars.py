@@ -8,8 +8,6 @@ every deadline. A file broken at start-up is an error at start-up.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import time as clock_time
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +21,7 @@ from robot.deadlines.calendar_file import (
     load_calendar_file,
 )
 from robot.deadlines.limits import Limits
+from robot.watched import WatchedFile
 
 log = logging.getLogger("robot.deadlines")
 
@@ -49,9 +48,7 @@ class Calendars:
         self.tz = tz
         self.day_starts = day_starts
         self.day_ends = day_ends
-        self._lock = threading.Lock()
-        self._mtime = path.stat().st_mtime_ns if path else 0
-        self._checked = time.monotonic()
+        self._file = WatchedFile(path, "calendar", log, check_every_s=_CHECK_EVERY_S) if path else None
         self._install(load_calendar_file(path))
         self.last_error: CalendarError | None = None
 
@@ -64,21 +61,12 @@ class Calendars:
         self._limits = Limits(MappingProxyType(dict(loaded.limits)))
         self._version = f"{loaded.version}:{self.day_starts:%H%M}-{self.day_ends:%H%M}"
 
-    def _refresh(self) -> None:
-        if self.path is None or time.monotonic() - self._checked < _CHECK_EVERY_S:
+    def _refresh(self, *, now: bool = False) -> None:
+        if self._file is None:
             return
-        self._checked = time.monotonic()
-        try:
-            mtime = self.path.stat().st_mtime_ns
-        except OSError as error:
-            log.error("calendar %s unreadable (%s); the calendars in force stay", self.path, error)
-            return
-        if mtime == self._mtime:
-            return
-        with self._lock:
-            if mtime == self._mtime:
+        with self._file.changed(now=now) as changed:
+            if not changed:
                 return
-            self._mtime = mtime
             try:
                 loaded = load_calendar_file(self.path)
             except (CalendarError, OSError) as error:
@@ -91,8 +79,7 @@ class Calendars:
 
     def reload(self) -> None:
         """Look at the file now (a command that was just told the file changed)."""
-        self._checked = 0.0
-        self._refresh()
+        self._refresh(now=True)
 
     def get(self, name: str | None = None) -> WorkCalendar:
         """The company's calendar, or the named set of calendar.yaml on top of it."""

@@ -8,7 +8,6 @@ desk and ``mailrobot routes explain`` can say why an appeal went where it did.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from robot.routing.load import LoadedRules, RulesError, load_rules
 from robot.routing.required import missing_fields
 from robot.routing.schema import Actions, Conditions, Rule, WorkingHours
 from robot.routing.territory import Gazetteer
+from robot.watched import WatchedFile
 
 log = logging.getLogger("robot.routing")
 
@@ -143,8 +143,7 @@ class Router:
         self.path = path
         self.calendar = calendar
         self.templates_dir = templates_dir
-        self._lock = threading.Lock()
-        self._mtime = path.stat().st_mtime_ns
+        self._file = WatchedFile(path, "routing rules", log)
         self._parsed: dict[str, Any] = {}
         self._table = Table(load_rules(path, templates_dir, self._parsed), calendar)
         self.last_error: RulesError | None = None
@@ -160,17 +159,9 @@ class Router:
         return self._table
 
     def _refresh(self) -> None:
-        try:
-            mtime = self.path.stat().st_mtime_ns
-        except OSError as error:
-            log.error("routing rules %s unreadable (%s); the rules in force stay", self.path, error)
-            return
-        if mtime == self._mtime:
-            return
-        with self._lock:
-            if mtime == self._mtime:
+        with self._file.changed() as changed:
+            if not changed:
                 return
-            self._mtime = mtime
             try:
                 table = Table(load_rules(self.path, self.templates_dir, self._parsed), self.calendar, self._table)
             except (RulesError, OSError, UnicodeDecodeError) as error:
