@@ -10,11 +10,11 @@ ours: the planner asks ``next_call_at`` and stores the answer as a row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from robot.informer.customers import normalise_phone as russian_number
 from robot.informer.window import SendingWindow
 
 RETRY_AFTER_NEGATIVE = timedelta(hours=1, minutes=30)
@@ -57,20 +57,13 @@ def next_call_at(calls: Sequence[Call], *, now: datetime, window: SendingWindow,
 
 def normalise_phone(text: str) -> str:
     """A Russian phone number as +7XXXXXXXXXX: «8 (3812) 40-05-00» and «+7 3812 400500» are one number."""
-    digits = re.sub(r"\D", "", text)
-    if len(digits) == 11 and digits[0] in "78":
-        return f"+7{digits[1:]}"
-    if len(digits) == 10:
-        return f"+7{digits}"
-    raise ValueError(f"not a Russian phone number with its area code: {text!r}")
+    number = russian_number(text)
+    if number is None:
+        raise ValueError(f"not a Russian phone number with its area code: {text!r}")
+    return number
 
 
 def contract_number(contract_phone: str | None) -> str | None:
     """The number the robot may call (R24: only the contract's), or None when the contract has
     none or an unusable one; the robot never dials a number from anywhere else."""
-    if not contract_phone:
-        return None
-    try:
-        return normalise_phone(contract_phone)
-    except ValueError:
-        return None
+    return russian_number(contract_phone) if contract_phone else None
