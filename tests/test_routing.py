@@ -330,3 +330,52 @@ def test_a_street_edit_in_the_shipped_file_reparses_its_district_and_errors_keep
     assert router.last_error is not None
     line = _line_of(broken, "- name: [улица Новостроечная")
     assert router.last_error.problems[0].line in {line, line + 1}, str(router.last_error)
+
+
+def test_a_street_edit_after_a_rule_edit_parses_only_that_district(tmp_path, monkeypatch):
+    """R12 (reload <= 1 s): a reload that keeps the places section whole keeps its districts' parses
+    too, so the next street edit parses one district, not all of them."""
+    import os
+
+    from robot.routing import load
+
+    shipped = (PROJECT_ROOT / "routing_rules.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "routing_rules.yaml"
+    path.write_text(shipped, encoding="utf-8")
+    router = Router(path, CALENDAR)
+    parsed: list[str] = []
+    real_load = load._load
+    monkeypatch.setattr(load, "_load", lambda chunk, before: parsed.append(chunk) or real_load(chunk, before))
+
+    rule_edit = shipped.replace("The classifier was not sure of the kind", "The classifier was unsure of the kind", 1)
+    assert rule_edit != shipped
+    path.write_text(rule_edit, encoding="utf-8")
+    os.utime(path, ns=(7, 7))
+    router.route(_facts("ул. Ленина"))
+    assert router.last_error is None
+    assert [chunk.split(":", 1)[0] for chunk in parsed] == ["rules"]
+
+    parsed.clear()
+    street_edit = rule_edit.replace("          - name: улица Ленина\n",
+                                    "          - name: улица Новостроечная\n          - name: улица Ленина\n", 1)
+    path.write_text(street_edit, encoding="utf-8")
+    os.utime(path, ns=(8, 8))
+    assert router.route(_facts("Нет света на ул. Новостроечная")).territory.unit == "omsk-1"
+    assert len(parsed) == 1 and "улица Новостроечная" in parsed[0]
+
+
+def test_a_rule_misses_on_its_cheap_conditions_before_its_text_is_searched(tmp_path):
+    """Explanations (R12): a rule for another unit misses because of the unit, whatever its regular
+    expression would say; the text search runs only for rules whose other conditions hold."""
+    text = SMALL.replace("rules:\n", "rules:\n  - name: tara words\n"
+                                     "    when: {text_matches: 'свет', unit: tara}\n"
+                                     "    then: {queue: tara}\n", 1)
+    assert text != SMALL
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    table = Table(load_rules(path), CALENDAR)
+    omsk = table.route(_facts("Вопрос о тарифе, ул. Ленина"))  # no «свет»: the unit decides the miss
+    assert omsk.trace[0] == {"rule": "tara words", "verdict": "miss", "reason": "unit is 'omsk-1', not 'tara'"}
+    tara = table.route(_facts("В Таре всё хорошо, вопрос о тарифе"))
+    assert tara.trace[0]["verdict"] == "miss" and "does not match /свет/" in tara.trace[0]["reason"]
+    assert table.route(_facts("Нет света в Таре")).queue == "tara"

@@ -78,6 +78,53 @@ def test_application_without_account_and_address_asks_the_customer(robot, gatewa
     assert appeal.routing["trace"][0]["actions"] == ["queue routing", "ask the customer for: account, address"]
 
 
+def test_the_customers_answer_with_the_missing_data_routes_the_appeal_by_territory(robot, gateway, sink, rules_path):
+    """R10: the customer answers the request for missing data; the answer joins the same appeal, which
+    is then routed again on all the customer wrote — here, complete, to its unit's queue."""
+    by_unit = ASKING.replace("  - name: doubtful kind\n", "  - name: complete applications by territory\n"
+                                                           "    when: {kind: application, territory_known: true}\n"
+                                                           "    then: {queue_of_unit: true}\n"
+                                                           "  - name: doubtful kind\n", 1)
+    assert by_unit != ASKING
+    _write(rules_path, by_unit, 10**18 + 1)
+    send(gateway, customer_mail(subject="Договор", body="Прошу заключить договор энергоснабжения на дом. Иванов Пётр"))
+    run_jobs(robot)
+    [ask] = sink.wait_for(1)
+    [appeal] = _appeals(robot)
+    assert (appeal.status, appeal.queue, appeal.missing_fields, appeal.unit) == (
+        "awaiting_customer", "routing", ["account", "address"], None)
+
+    # The first answer gives the address only: the robot does not ask again; the specialist sees what is left.
+    answer = customer_mail(subject=f"Re: {ask['Subject']}", body="Адрес: ул. Ленина, 5. Иванов Пётр",
+                           message_id="<customer-2@example.ru>",
+                           extra={"In-Reply-To": ask["Message-ID"], "References": ask["Message-ID"]})
+    send(gateway, answer)
+    run_jobs(robot)
+    [appeal] = _appeals(robot)
+    assert (appeal.status, appeal.queue, appeal.missing_fields) == ("in_work", "routing", ["account"])
+    assert appeal.unit == "Омский городской РЭС-1"  # the address told the territory
+
+    with robot.sessions() as session:
+        session.get(Appeal, appeal.id).status = "awaiting_customer"  # the specialist asked again by hand
+        session.commit()
+    answer = customer_mail(subject=f"Re: {ask['Subject']}", body="Лицевой счёт 1112345678",
+                           message_id="<customer-3@example.ru>",
+                           extra={"In-Reply-To": ask["Message-ID"], "References": ask["Message-ID"]})
+    send(gateway, answer)
+    run_jobs(robot)
+    [appeal] = _appeals(robot)
+    assert (appeal.status, appeal.queue, appeal.missing_fields) == ("in_work", "omsk-1", [])
+    assert appeal.routing["trace"][-1]["rule"] == "questions by territory"
+    assert [hit["rule"] for hit in appeal.routing["trace"] if hit["verdict"] == "hit"] == [
+        "complete applications by territory"]
+    with robot.sessions() as session:
+        rerouted = session.scalars(select(Event).where(Event.action == "rerouted").order_by(Event.id)).all()
+        purposes = session.scalars(select(OutboundMail.purpose).order_by(OutboundMail.id)).all()
+    assert [(e.detail["queue"], e.detail["missing"]) for e in rerouted] == [("routing", ["account"]), ("omsk-1", [])]
+    assert rerouted[1].detail["before"]["missing"] == ["account"]
+    assert purposes.count("ask_missing") == 1  # asked once, by the robot
+
+
 def test_complete_application_is_acknowledged_and_prioritised(robot, gateway, sink, rules_path):
     send(gateway, customer_mail(subject="Нет света", body="Нет света третий день, прошу подключить обратно. "
                                                           "ул. Ленина, 5, лицевой счёт 1112345678. Иванов"))

@@ -33,6 +33,7 @@ from robot.mail.parse import ParsedMail
 from robot.mail.tokens import looks_like_ours, verify_message_id
 from robot.pipeline.acknowledge import first_reply
 from robot.pipeline.decide import Decision
+from robot.routing import Facts
 from robot.storage.models import (
     Appeal,
     Attachment,
@@ -170,6 +171,8 @@ def join(robot: Robot, session: Session, raw: RawMessage, mail: ParsedMail, thre
     if reopened is not None:
         session.add(Event(appeal_id=appeal_id, at=now, actor="robot", action="reopened",
                           detail={"from": before, "status": REOPENED_TO, "because": "customer_reply"}))
+    if reopened is not None and before == "awaiting_customer":
+        reroute(robot, session, appeal, now)
     log.info("raw message %s joined %s (%s)%s", raw.id, appeal.number, thread.via,
              ", reopened" if reopened is not None else "")
 
@@ -179,6 +182,40 @@ def join(robot: Robot, session: Session, raw: RawMessage, mail: ParsedMail, thre
         return None
     notice = Decision(appeal.status, "reply_added", appeal.kind, appeal.kind)
     return first_reply(robot, session, appeal, mail, notice, claim=True).id
+
+
+def reroute(robot: Robot, session: Session, appeal: Appeal, now: datetime) -> None:
+    """R10: the customer answered the request for missing data; route again on all they wrote.
+
+    What is still missing is listed on the appeal for the routing specialist (the robot does not
+    ask twice: a second automatic request is how two robots start a loop). When nothing is missing,
+    the rules in force decide the queue, as for a new appeal; the territory found in the reply
+    fills the journal's columns.
+    """
+    written = session.execute(select(Message.text).where(Message.appeal_id == appeal.id, Message.direction == "in")
+                              .order_by(Message.id)).scalars().all()
+    inputs = (appeal.routing or {}).get("inputs") or {}
+    routing = robot.router.route(Facts(
+        subject=appeal.subject or "", text="\n\n".join(text or "" for text in written), kind=appeal.kind,
+        topic=appeal.topic or "other", scope=appeal.scope or "in", flags=list(appeal.flags), status="registered",
+        channel=appeal.channel, sender=appeal.customer_email, account=appeal.account_number,
+        received_at=appeal.registered_at, customer_name=appeal.customer_name, form=inputs.get("form")))
+    before = {"queue": appeal.queue, "missing": list(appeal.missing_fields or []), "unit": appeal.unit}
+    appeal.missing_fields = routing.missing
+    territory = routing.territory
+    if territory.known:
+        appeal.region, appeal.city_district = territory.region, territory.district
+        appeal.branch, appeal.unit = territory.branch, territory.unit_name
+    if not routing.missing:
+        appeal.queue, appeal.assignee = routing.queue, routing.assignee or appeal.assignee
+        appeal.routing = routing.as_dict()
+    session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="rerouted",
+                      detail={"because": "customer_reply", "before": before, "queue": appeal.queue,
+                              "missing": routing.missing, "territory": territory.unit,
+                              "rules_version": routing.rules_version,
+                              "hits": [hit["rule"] for hit in routing.hits]}))
+    log.info("%s: the customer's reply re-routed it to %s%s", appeal.number, appeal.queue,
+             f" (still missing: {', '.join(routing.missing)})" if routing.missing else "")
 
 
 def _notice_block(session: Session, settings: Settings, appeal: Appeal, now: datetime) -> str | None:

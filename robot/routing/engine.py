@@ -44,9 +44,16 @@ class _Compiled:
     stops: bool
 
 
+#: Conditions that search the text: tried after every other condition of a rule, so that a rule
+#: for another unit or kind misses on a set look-up before any of its regular expressions runs
+#: (all conditions must hold, so their order changes only which miss is reported first).
+_TEXT_SEARCHES = ("keywords", "subject_matches", "text_matches")
+_ORDER = [name for name in Conditions.model_fields if name not in _TEXT_SEARCHES] + list(_TEXT_SEARCHES)
+
+
 def _compile(rule: Rule) -> _Compiled:
     checks = tuple((CONDITIONS[name].check, CONDITIONS[name].prepare(value))
-                   for name in Conditions.model_fields if (value := getattr(rule.when, name)) is not None)
+                   for name in _ORDER if (value := getattr(rule.when, name)) is not None)
     actions = tuple((ACTIONS[name], value) for name in Actions.model_fields
                     if name != "stop" and (value := getattr(rule.then, name)) not in (None, False))
     return _Compiled(rule, checks, actions, rule.then.stop and not rule.continue_)

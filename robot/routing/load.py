@@ -106,24 +106,34 @@ def _parse(text: str, parsed: dict[str, Any] | None, fingerprints: dict[str, str
         return yaml.load(text, Loader=_Loader)
     data: dict[str, Any] = {}
     fresh: dict[str, Any] = {}
+    # The chunks each section was parsed from (the `regions` section's districts), under the one
+    # key no section or chunk can be: a section kept whole keeps its chunks for the next edit.
+    chunks_of: dict[str, list[str]] = parsed.get("", {})
+    fresh_chunks: dict[str, list[str]] = {}
     bounds = [start for start, _ in starts][1:] + [len(text)]
     for (start, key), end in zip(starts, bounds, strict=True):
         # Comments before the first key belong to no section; each section parses on its own.
         section = text[start:end]
         if section not in parsed:
             before = text.count("\n", 0, start)
-            value = _places(section, key, parsed, fresh, before) if key == "regions" else None
+            own: dict[str, Any] = {}
+            value = _places(section, key, parsed, own, before) if key == "regions" else None
             if value is None:
                 value = _load(section, before)
                 if not isinstance(value, dict) or list(value) != [key]:
                     return yaml.load(text, Loader=_Loader)
                 value = value[key]
             parsed[section] = value
+            chunks_of[section] = list(own)
+        for chunk in chunks_of.get(section, ()):
+            fresh[chunk] = parsed[chunk]
+            fresh_chunks.setdefault(section, []).append(chunk)
         fresh[section] = parsed[section]
         data[key] = parsed[section]
         fingerprints[key] = hashlib.sha256(section.encode()).hexdigest()
     parsed.clear()
-    parsed.update(fresh)  # only the sections of this file are worth keeping
+    parsed.update(fresh)  # only the sections of this file (and their chunks) are worth keeping
+    parsed[""] = fresh_chunks
     return data
 
 
