@@ -379,3 +379,15 @@ def test_a_rule_misses_on_its_cheap_conditions_before_its_text_is_searched(tmp_p
     tara = table.route(_facts("В Таре всё хорошо, вопрос о тарифе"))
     assert tara.trace[0]["verdict"] == "miss" and "does not match /свет/" in tara.trace[0]["reason"]
     assert table.route(_facts("Нет света в Таре")).queue == "tara"
+
+
+def test_a_street_named_like_an_okrug_is_not_the_okrug():
+    """R12: «г. Тара, ул. Советская» is in Tara; the street's word is not the Soviet okrug of Omsk, and
+    a place named in the subject and the text again is one piece of evidence, not two."""
+    loaded = load_rules(PROJECT_ROOT / "routing_rules.yaml")
+    gazetteer = Gazetteer(loaded.rules)
+    territory = gazetteer.detect("Нет света в Таре", "Третий день нет света в г. Таре, ул. Советская, 5.")
+    assert (territory.unit, territory.confidence) == ("tara", 0.9)
+    assert territory.evidence == ["settlement «г. Тара» (written «таре») → Тарский район"]
+    okrug = gazetteer.detect("", "Живу в Советском округе, нет света")
+    assert okrug.district == "Советский административный округ"

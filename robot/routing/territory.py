@@ -27,6 +27,9 @@ _WEIGHT = {"form": 1.0, "form_address": 0.95, "street": 0.9, "settlement": 0.9, 
 _LONE_DISTRICT = 0.5
 #: The longest alias, in words, that is looked for.
 _MAX_WORDS = 5
+#: The word after a street's kind («ул. Советская», «проспект Мира»): a street's name.
+_STREET_WORD = re.compile(r"(?<!\w)(?:ул|улица|пр-т|просп|проспект|пер|переулок|б-р|бульвар|наб|набережная|шоссе|"
+                          r"пл|площадь|проезд|туп|тупик)\.?\s+([\w-]+)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=200_000)
@@ -109,7 +112,10 @@ class Gazetteer:
 
     def _places(self, text: str) -> list[tuple[float, _Entry, str]]:
         found: list[tuple[float, _Entry, str]] = []
+        seen: set[tuple[_Entry, str]] = set()
         words = _WORD.findall(normalise_place(text))
+        # «ул. Советская» is a street: its word must not also count as the okrug «Советский».
+        streets = {word.lower().replace("ё", "е") for word in _STREET_WORD.findall(text)}
         # Place names inflect («в Таре», «в Екатерининском»): words are compared by their stems.
         stems = [stem(word) for word in words]
         for size in range(_MAX_WORDS, 0, -1):
@@ -120,7 +126,12 @@ class Gazetteer:
                         continue  # «Мира» yes; «д», «5» no: too short to mean a place alone
                     weight = _WEIGHT[entry.kind]
                     if entry.kind == "district" and size == 1:
+                        if written in streets:
+                            continue
                         weight = _LONE_DISTRICT  # «Центральный» may be «центральное отопление»
+                    if (entry, written) in seen:
+                        continue  # the subject and the text name the same place: one piece of evidence
+                    seen.add((entry, written))
                     found.append((weight, entry, written))
         return found
 
