@@ -66,6 +66,7 @@ def test_outbox_holds_mail_when_no_relay_is_configured(robot, gateway, cli, monk
 def test_quarantine_list_and_retry(robot, gateway, sink, cli, monkeypatch):
     import robot.pipeline.process as process
 
+    monkeypatch.setattr(process, "classify_batch", lambda items: 1 / 0)
     monkeypatch.setattr(process, "classify", lambda subject, text: 1 / 0)
     _register_one(robot, gateway)
     [entry] = json.loads(cli("quarantine", "list", "--json"))

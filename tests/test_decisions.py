@@ -83,8 +83,9 @@ def test_doubtful_kind_is_acknowledged_in_neutral_words(robot, gateway, sink, mo
     """Triage: the classifier's output is faked here to be unsure; the pipeline's handling is real."""
     import robot.pipeline.process as process
 
-    monkeypatch.setattr(process, "classify", lambda subject, text: Classification(
-        kind="complaint", kind_confidence=0.4, kind_scores={"complaint": 0.4, "question": 0.35, "application": 0.25}))
+    unsure = Classification(kind="complaint", kind_confidence=0.4,
+                            kind_scores={"complaint": 0.4, "question": 0.35, "application": 0.25})
+    monkeypatch.setattr(process, "classify_batch", lambda items: [unsure for _ in items])
     send(gateway, customer_mail())
     run_jobs(robot)
     [ack] = sink.wait_for(1)

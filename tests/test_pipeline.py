@@ -102,14 +102,45 @@ def test_automatic_mail_is_kept_and_not_answered(robot, gateway, sink):
     assert sink.received == []
 
 
+def test_messages_classified_together_fail_alone(robot, monkeypatch):
+    """Nothing is dropped (R1): the messages of one job are classified in one batch; when the batch
+    call breaks, each is classified alone, and only the one that breaks goes to quarantine."""
+    import robot.pipeline.process as process
+    from robot.intake.accept import accept
+
+    real = process.classify
+
+    def batch(items):
+        raise RuntimeError("the batch broke")
+
+    def one(subject: str, text: str):
+        if "взрыв" in text:
+            raise RuntimeError("classifier exploded")
+        return real(subject, text)
+
+    monkeypatch.setattr(process, "classify_batch", batch)
+    monkeypatch.setattr(process, "classify", one)
+    good = accept(robot, customer_mail(), channel="email", mail_from="ivanov@example.ru").raw_id
+    bad = accept(robot, customer_mail(body="взрыв", message_id="<customer-9@example.ru>"), channel="email",
+                 mail_from="ivanov@example.ru").raw_id
+    process.process_many(robot, [good, bad])
+    with robot.sessions() as session:
+        statuses = dict(session.execute(select(RawMessage.id, RawMessage.status)).all())
+        appeals = session.scalars(select(Appeal.number)).all()
+    assert statuses == {good: "processed", bad: "quarantined"}
+    assert len(appeals) == 1
+
+
 def test_unprocessable_message_goes_to_quarantine_and_can_be_retried(robot, gateway, sink, monkeypatch):
     """Nothing is dropped: a message that breaks the pipeline waits in quarantine for a human."""
     import robot.pipeline.process as process
     from robot.pipeline.process import retry_quarantined
 
-    def broken(subject: str, text: str):
+    def broken(*args):
         raise RuntimeError("classifier exploded")
 
+    # The batch call fails, then the one-by-one call that finds which message breaks it.
+    monkeypatch.setattr(process, "classify_batch", broken)
     monkeypatch.setattr(process, "classify", broken)
     send(gateway, customer_mail())
     run_jobs(robot)

@@ -27,7 +27,7 @@ case, so ``С. ЛОГИНОВО, УЛ. ПОЛЕВАЯ 6. АХМЕТОВ`` is fou
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from classifiers.detectors import morph_analyzer
@@ -436,6 +436,18 @@ def find_contacts(text: str) -> list[tuple[str, str]]:
     """Every contact detail in ``text`` as ``(kind, match)``; kind is phone, account, address
     or name.  E-mail addresses are not contacts (R8) and are never returned."""
     return list(dict.fromkeys(_iter_all(text)))
+
+
+def contact_kinds(text: str, wanted: Iterable[str]) -> set[str]:
+    """Which of the ``wanted`` kinds of contact detail (phone, account, address, name) ``text``
+    gives; it stops looking as soon as every one is found."""
+    wanted = set(wanted)
+    found: set[str] = set()
+    for kind, _ in _iter_all(text):
+        found.add(kind)
+        if wanted <= found:
+            break
+    return found & wanted
 
 
 def has_contact(text: str) -> bool:

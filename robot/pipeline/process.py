@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from classifiers import Classification, classify
+from classifiers import Classification, classify, classify_batch
 from classifiers.similarity import closest
 from robot.app import Robot
 from robot.deadlines.limits import due_at
@@ -76,13 +76,7 @@ def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
         raws = session.scalars(select(RawMessage).where(RawMessage.id.in_(list(raw_ids)),
                                                          RawMessage.status == "received")
                                .order_by(RawMessage.id)).all()
-    prepared: dict[int, Prepared] = {}
-    failed: list[tuple[int, Exception]] = []
-    for raw in raws:
-        try:
-            prepared[raw.id] = _prepare(robot, raw)
-        except Exception as error:
-            failed.append((raw.id, error))
+    prepared, failed = _prepare_many(robot, raws)
     claimed: list[int] = []
     if prepared:
         with robot.unit_of_work() as session:
@@ -107,7 +101,41 @@ def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
     return claimed
 
 
-def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
+def _prepare_many(robot: Robot, raws: Sequence[RawMessage]) -> tuple[dict[int, Prepared], list[tuple[int, Exception]]]:
+    """Decide everything about each message before the write transaction, in three passes: read
+    each message (and whether it joins an appeal), classify those that are new appeals in one batch
+    (one call into the model for the lot), then decide and route each. One read-only session serves
+    the look-ups of the whole batch. A message that breaks in any pass fails on its own."""
+    prepared: dict[int, Prepared] = {}
+    failed: list[tuple[int, Exception]] = []
+    pending: list[tuple[RawMessage, ParsedMail, str | None, Thread | None, str | None]] = []
+    with robot.sessions() as session:
+        for raw in raws:
+            try:
+                done, state = _read(robot, session, raw)
+            except Exception as error:
+                failed.append((raw.id, error))
+                continue
+            if done is not None:
+                prepared[raw.id] = done
+            else:
+                pending.append(state)
+        try:
+            results = classify_batch([(mail.subject, mail.text) for _, mail, *_ in pending])
+        except Exception:
+            results = [None] * len(pending)  # classified one by one below: the culprit fails alone
+        for (raw, mail, customer, thread, quiet), result in zip(pending, results, strict=True):
+            try:
+                prepared[raw.id] = _decide(robot, session, raw, mail, customer, thread, quiet,
+                                           result if result is not None else classify(mail.subject, mail.text))
+            except Exception as error:
+                failed.append((raw.id, error))
+    return prepared, failed
+
+
+def _read(robot: Robot, session: Session, raw: RawMessage) -> tuple[Prepared | None, tuple]:
+    """Parse ``raw``; a Prepared when that already decides it (automatic mail, a reply that joins
+    its appeal), else what the next passes need."""
     mail = parse(raw.raw)
     settings = robot.settings
     # Only mail can be machine-written: a web form is a person's submission (R2), whatever address
@@ -116,24 +144,27 @@ def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
         reason = automatic_reason(mail, raw.mail_from, own_address=settings.mail_from,
                                   own_domain=own_domain(settings))
         if reason is not None:
-            return Prepared(mail, reason)
+            return Prepared(mail, reason), ()
     customer = mail.from_addr or _plausible(raw.mail_from)
     thread = None
     if raw.channel in REPLY_CHANNELS:
-        with robot.sessions() as session:
-            thread = find_thread(session, settings, robot.signing_key, mail, customer)
+        thread = find_thread(session, settings, robot.signing_key, mail, customer)
     quiet = quiet_reason(mail)
     if thread is not None and thread.joins:
-        return Prepared(mail, None, thread=thread, quiet=quiet)
-    result = classify(mail.subject, mail.text)
-    web_form = submitted_form(robot, raw)
+        return Prepared(mail, None, thread=thread, quiet=quiet), ()
+    return None, (raw, mail, customer, thread, quiet)
+
+
+def _decide(robot: Robot, session: Session, raw: RawMessage, mail: ParsedMail, customer: str | None,
+            thread: Thread | None, quiet: str | None, result: Classification) -> Prepared:
+    settings = robot.settings
+    web_form = submitted_form(session, raw)
     if web_form is not None:
         result = web_form.classified(result)  # R5: a form states its kind
     decision = decide(result, kind_threshold=settings.classifier_kind_threshold,
                       scope_threshold=settings.classifier_scope_threshold,
-                      has_reply_channel=bool(customer), repeat_of=_repeat_of(robot, customer, mail))
-    with robot.sessions() as session:
-        earlier = earlier_territory(session, customer)
+                      has_reply_channel=bool(customer), repeat_of=_repeat_of(robot, session, customer, mail))
+    earlier = earlier_territory(session, customer)
     routing = robot.router.route(Facts(
         subject=mail.subject, text=mail.text, kind=result.kind, topic=result.topic, scope=result.scope,
         flags=result.flags, status=decision.status, channel=raw.channel, sender=customer,
@@ -148,18 +179,17 @@ def _prepare(robot: Robot, raw: RawMessage) -> Prepared:
 _HISTORY = 20
 
 
-def _repeat_of(robot: Robot, customer: str | None, mail: ParsedMail) -> str | None:
+def _repeat_of(robot: Robot, session: Session, customer: str | None, mail: ParsedMail) -> str | None:
     """The number of this customer's appeal, answered on the merits, that ``mail`` repeats (R7)."""
     if not customer:
         return None
-    with robot.sessions() as session:
-        earlier = session.execute(
-            select(Appeal.number, Message.subject, Message.text)
-            .join(Message, (Message.appeal_id == Appeal.id) & (Message.direction == "in"))
-            .where(Appeal.customer_email == customer, Appeal.answer_text.is_not(None))
-            .order_by(Appeal.id.desc(), Message.id)
-            .limit(_HISTORY)
-        ).all()
+    earlier = session.execute(
+        select(Appeal.number, Message.subject, Message.text)
+        .join(Message, (Message.appeal_id == Appeal.id) & (Message.direction == "in"))
+        .where(Appeal.customer_email == customer, Appeal.answer_text.is_not(None))
+        .order_by(Appeal.id.desc(), Message.id)
+        .limit(_HISTORY)
+    ).all()
     found = closest((mail.subject, mail.text), [(subject or "", text) for _, subject, text in earlier])
     if found is None or found[1] < robot.settings.repeat_threshold:
         return None

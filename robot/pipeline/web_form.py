@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from classifiers import Classification
-from robot.app import Robot
 from robot.storage.models import Appeal, RawMessage, WebSubmission
 
 #: The four forms and the kind of appeal each states. A review is feedback (Standard § 4:
@@ -49,10 +49,9 @@ class WebForm:
         appeal.account_number = self.fields.get("account") or None
 
 
-def submitted_form(robot: Robot, raw: RawMessage) -> WebForm | None:
+def submitted_form(session: Session, raw: RawMessage) -> WebForm | None:
     if raw.channel != "web" or not raw.message_id:
         return None
-    with robot.sessions() as session:
-        row = session.execute(select(WebSubmission.form, WebSubmission.fields)
-                              .where(WebSubmission.message_id == raw.message_id)).first()
+    row = session.execute(select(WebSubmission.form, WebSubmission.fields)
+                          .where(WebSubmission.message_id == raw.message_id)).first()
     return WebForm(row.form, dict(row.fields)) if row is not None else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from classifiers.detectors.contacts import find_contacts
+from classifiers.detectors.contacts import contact_kinds
 from robot.routing.facts import Facts
 from robot.routing.territory import Territory
 
@@ -27,8 +27,8 @@ def missing_fields(required: list[str], facts: Facts, territory: Territory, acco
 
     def detected(kind: str) -> bool:
         nonlocal found
-        if found is None:  # the detectors cost a fraction of a millisecond: only when asked
-            found = {name for name, _ in find_contacts(text)}
+        if found is None:  # the detectors cost a fraction of a millisecond: only when asked, and
+            found = contact_kinds(text, required)  # they stop once every required kind is found
         return kind in found
 
     given: dict[str, Callable[[], bool]] = {
