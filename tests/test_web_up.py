@@ -57,3 +57,23 @@ def test_web_runs_alone(tmp_path, redis_server):
     # uvicorn finishes its requests, then ends by the signal it was asked to stop with (as a shell expects).
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Finished server process" in output and "Traceback" not in output
+
+
+def test_the_web_process_does_not_load_the_classifier(tmp_path):
+    """Memory (issue 2: the whole stack <= 400 MB): the web app stores submissions and the workers
+    classify them, so `mailrobot web` must not carry scikit-learn and SciPy (~100 MB a process)."""
+    settings = Settings(data_dir=tmp_path / "var", web_port=free_port())
+    code = (
+        "import sys, uvicorn\n"
+        "def run(app, **kwargs):\n"
+        "    heavy = sorted(m for m in ('sklearn', 'scipy', 'numpy', 'pymorphy3') if m in sys.modules)\n"
+        "    print('HEAVY', ','.join(heavy) or '-', flush=True)\n"
+        "uvicorn.run = run\n"
+        "from robot.cli.main import app\n"
+        "app(['db', 'upgrade'], standalone_mode=False)\n"
+        "app(['web'], standalone_mode=False)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=settings_env(settings), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY -" in done.stdout, done.stdout

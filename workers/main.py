@@ -20,10 +20,17 @@ def run_worker(robot: Robot, *, processes: int = 1, burst: bool = False, with_sc
     # those pages copy-on-write instead of each holding its own copy. gc.freeze keeps the
     # collector from touching (and so copying) those objects in every child. Nothing that holds
     # a connection exists yet.
+    # The jobs' modules too: a module first imported in a child is a private copy in each child.
+    import workers.deadlines
+    import workers.informer
+    import workers.jobs  # noqa: F401
     from classifiers import classify
 
     classify("Прогрев", "Нет света третий день, ул. Ленина, 5. Иванов")
     _ = robot.router  # loads and checks routing_rules.yaml before forking
+    _ = robot.templates  # and the Jinja environment that renders every reply
+    # The production calendar: the holidays package imports every country's module (≈ 8 MB).
+    robot.calendar.is_working_day(robot.clock.now().date())
     bind(robot)
     gc.freeze()
     pool = WorkerPool([dispatcher.queue_name], connection=dispatcher.connection, num_workers=processes,

@@ -9,7 +9,6 @@ def web() -> None:
     """Run the web app (Internet reception, JSON API, desk) on MAILROBOT_WEB_HOST:MAILROBOT_WEB_PORT."""
     import uvicorn
 
-    from classifiers import classify
     from robot.app import Robot
     from robot.cli.main import _logging
     from robot.config import Settings
@@ -18,8 +17,8 @@ def web() -> None:
     _logging()
     settings = Settings.load()
     robot = Robot(settings)
-    # Submissions are registered inside the request: load the model now, not on the first customer.
-    classify("", "")
+    # The forms offer the rules' territories: load them now, not on the first customer. The
+    # classifier is not loaded here at all: the workers register submissions (robot/web/receipt.py).
     robot.router.territory_choices()
     logging.getLogger("robot.web").info("web app on http://%s:%s", settings.web_host, settings.web_port)
     try:
