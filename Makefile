@@ -11,8 +11,8 @@ TEST_PACKAGES := $(RUN_PACKAGES) chromium=chromium
 # PostgreSQL (every database test runs on it too; its server binaries are off the PATH, so the check
 # is postgresql-common's pg_ctlcluster) and Dovecot (the IMAP intake's tests).
 TEST_PACKAGES += pg_ctlcluster=postgresql /usr/lib/dovecot/imap=dovecot-imapd
-# Phone speech (issue 9): espeak-ng speaks, sox resamples to 8 kHz for the phone line.
-TEST_PACKAGES += espeak-ng=espeak-ng sox=sox
+# Phone (issue 9): espeak-ng speaks, sox resamples to 8 kHz for the phone line, baresip calls.
+TEST_PACKAGES += espeak-ng=espeak-ng sox=sox baresip=baresip-core
 
 .PHONY: run test bench install run-deps test-deps clean
 

@@ -128,6 +128,30 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8080", description="Public address of the web app that campaign mail links to "
         "(the customer's confirmation page).",
     )
+    phone_account: str | None = Field(
+        None, description="Phone auto-informer: the SIP account of the robot's lines, as baresip writes it "
+        "(`<sip:robot@pbx.example>;auth_pass=…;outbound=\"sip:pbx.example\"`). Unset: no phone channel, "
+        "`mailrobot up` starts no baresip.",
+    )
+    phone_dial_uri: str = Field(
+        "sip:{number}@127.0.0.1:5070", description="The trunk: the SIP URI a contract's number is dialled as "
+        "(`{number}` is +7XXXXXXXXXX, `{digits}` the same without +).",
+    )
+    phone_lines: int = Field(2, ge=1, le=64, description="baresip instances (one call each) for parallel calls.")
+    phone_sip_port: int = Field(5060, description="SIP port of the first line; line N listens on this + 2N (baresip takes the next port for TLS).")
+    phone_ctrl_port: int = Field(4444, description="ctrl_tcp port (loopback) of the first line; line N: this + N.")
+    phone_rtp_port: int = Field(10000, description="First RTP port of the first line; each line takes 10.")
+    phone_ringing_timeout_s: float = Field(
+        30.0, gt=0, description="A call nobody answers within this long is hung up: no answer (negative).",
+    )
+    phone_operator_key: str = Field(
+        "0", pattern=r"^[0-9*#]$", description="The DTMF key by which a customer asks for the operator.",
+    )
+    phone_operator: str | None = Field(
+        None, description="The operator's number (+7…) or SIP URI the call is transferred to. Unset: the key "
+        "does nothing.",
+    )
+    phone_max_attempts: int = Field(10, ge=1, description="Most calls to one recipient in one campaign (R23).")
 
     account_number_pattern: str = Field(
         r"\d{10,12}", description="A personal account number (лицевой счёт), as a regular expression."

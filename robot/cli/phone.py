@@ -2,6 +2,8 @@
 
 say "текст" [--output FILE] renders a message to the WAV a call would play, for listening, and
 refuses one the phone line would refuse (longer than a minute, R23).
+dial runs the dialler over the baresip lines `mailrobot up` supervises (MAILROBOT_PHONE_*).
+lines writes the lines' baresip configuration and prints how to start each by hand.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import typer
 
 from robot.config import Settings
 
-app = typer.Typer(help="The phone auto-informer: speech for calls (issue 9).", no_args_is_help=True)
+app = typer.Typer(help="The phone auto-informer: speech and calls (issue 9).", no_args_is_help=True)
 
 
 @app.command("say")
@@ -45,3 +47,42 @@ def say(
                    err=True)
         raise typer.Exit(1) from error
     typer.echo(f"{output}\t{sound.seconds:.1f} s\t{sound.rate} Hz {8 * sound.sample_width}-bit mono")
+
+
+@app.command("dial")
+def dial() -> None:
+    """Run the dialler: place the queued calls of running phone campaigns on the lines, until stopped."""
+    import asyncio
+    import logging
+    import signal
+
+    from robot.app import Robot
+    from robot.phone.dialler import Dialler, lines_from_settings
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    robot = Robot(Settings.load())
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await Dialler(robot, lines_from_settings(robot.settings)).run(stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        robot.close()
+
+
+@app.command("lines")
+def lines() -> None:
+    """Write the baresip configuration of each line into the data dir and print its command."""
+    from robot.phone.baresip import command, write_config
+    from robot.phone.dialler import lines_from_settings
+
+    for line in lines_from_settings(Settings.load()):
+        write_config(line)
+        typer.echo(f"{line.name}\tsip {line.host}:{line.sip_port}\tctrl {line.host}:{line.ctrl_port}\t"
+                   f"{' '.join(command(line))}")

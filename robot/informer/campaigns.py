@@ -29,6 +29,7 @@ from robot.informer.customers import (
     _normalise_header,
     read_table,
 )
+from robot.informer.phone_policy import contract_number
 from robot.informer.scenario import CUSTOMER_FIELDS, Spec, needed_variables
 from robot.informer.window import SendingWindow
 from robot.storage.models import (
@@ -153,6 +154,8 @@ def _eligible(campaign: Campaign, customer: Customer) -> str | None:
     """Why a customer cannot get this campaign's messages (R24), or None."""
     if campaign.channel == "email" and not (customer.email and customer.email_consent_at):
         return "no_email"
+    if campaign.channel == "phone" and contract_number(customer.phone) is None:
+        return "no_phone"  # R24: only the contract's own number is called
     return None
 
 
@@ -370,6 +373,11 @@ def approve(session: Session, campaign: Campaign, *, manager: str, now: datetime
         raise CampaignError("no_recipients")
     check_variables(session, campaign)
     check_window(session, campaign, now, window, rate_per_s, pending)
+    if campaign.channel == "phone":
+        # R23: the message is spoken and timed before a manager's approval counts.
+        from robot.informer.phone_message import check_longest
+
+        check_longest(session, campaign, window.calendar.tz)
     campaign.approved_hash, campaign.approved_by, campaign.approved_at = campaign_hash(campaign), user.login, now
     campaign.state = "approved"
     _event(session, campaign, "approved", user.login, now, hash=campaign.approved_hash, recipients=pending)
@@ -377,8 +385,8 @@ def approve(session: Session, campaign: Campaign, *, manager: str, now: datetime
 
 def check_variables(session: Session, campaign: Campaign) -> None:
     """Every pending recipient has every variable the templates use (else refused, with examples)."""
-    needed = needed_variables(campaign.subject, campaign.body) - set(campaign.variables) - set(CUSTOMER_FIELDS) \
-        - {"outage_start", "outage_end", "confirm_url"}
+    needed = needed_variables(campaign.subject, campaign.body, phone=campaign.channel == "phone") \
+        - set(campaign.variables) - set(CUSTOMER_FIELDS) - {"outage_start", "outage_end", "confirm_url"}
     if not needed:
         return
     missing: list[str] = []
@@ -438,6 +446,11 @@ def _end(session: Session, campaign: Campaign, state: str, now: datetime) -> Non
     session.execute(update(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign.id,
                                                     CampaignRecipient.state == "pending")
                     .values(state="ended", next_due_at=None))
+    # Phone calls queued and not yet placed are not placed (calls going on finish and are stored).
+    session.execute(update(CampaignAttempt).where(CampaignAttempt.campaign_id == campaign.id,
+                                                  CampaignAttempt.channel == "phone",
+                                                  CampaignAttempt.result == "queued")
+                    .values(result="cancelled", result_at=now))
 
 
 def finish_due(session: Session, now: datetime) -> list[int]:

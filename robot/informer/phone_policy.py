@@ -21,9 +21,14 @@ RETRY_AFTER_NEGATIVE = timedelta(hours=1, minutes=30)
 NEXT_AFTER_POSITIVE = timedelta(days=7)
 #: Call results (CampaignAttempt.result for channel "phone").
 POSITIVE = frozenset({"answered", "operator"})
-NEGATIVE = frozenset({"no_answer", "busy", "hung_up", "unreachable"})
+#: ``interrupted``: the call's outcome was lost (the dialler or its line died mid-call); it counts as
+#: negative, so the customer is called again in 1 h 30 min, never twice at once and never forgotten.
+NEGATIVE = frozenset({"no_answer", "busy", "hung_up", "unreachable", "interrupted"})
 #: A call placed and not yet finished: no next call is planned until its outcome is stored.
 PENDING = frozenset({"queued", "calling"})
+#: Kinds whose need ends only when its condition clears (a "paid" list, a mark): after a positive
+#: call the customer is called again in 7 days. For the others a positive call is the result.
+NEEDED_UNTIL_CLEARED = frozenset({"debt", "suspension", "action"})
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from robot.app import Robot
 from robot.informer import campaigns as life
 from robot.informer import mime
 from robot.informer.confirm import confirm_url
+from robot.informer.phone_plan import plan_calls
 from robot.informer.scenario import make_sandbox
 from robot.informer.window import SendingWindow
 from robot.mail.tokens import make_message_id
@@ -80,7 +81,7 @@ def tick(robot: Robot) -> Ticked:
     with robot.unit_of_work() as session:
         done.bounced = sync_results(session, now)
         done.finished = life.finish_due(session, now)
-        running = []
+        running, calling = [], []
         for campaign in session.scalars(select(Campaign).where(Campaign.state == "running")):
             if not life.is_approved(campaign):
                 # Changed behind the life cycle's back: nothing unapproved is sent (R24).
@@ -88,7 +89,10 @@ def tick(robot: Robot) -> Ticked:
                 campaign.state = "draft"
                 done.revoked.append(campaign.id)
             elif campaign.starts_at <= now:
-                running.append(campaign.id)
+                (calling if campaign.channel == "phone" else running).append(campaign.id)
+    if calling and window.allows(now):
+        # Phone campaigns: due recipients become queued calls that the dialler places (robot/phone).
+        done.planned += plan_calls(robot, calling, now)
     if not running or not window.allows(now):
         return done
     rate = robot.settings.informer_rate_per_s

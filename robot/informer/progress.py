@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from robot.informer.phone_policy import NEGATIVE, POSITIVE
 from robot.storage.models import (
     Campaign,
     CampaignAttempt,
@@ -29,6 +30,7 @@ from robot.storage.models import (
 class Progress:
     campaign_id: int
     state: str
+    channel: str = "email"
     recipients: int = 0
     pending: int = 0
     positive: int = 0
@@ -47,6 +49,8 @@ class Progress:
     last_sent: datetime | None = None
     #: Pending recipients to whom nothing has been sent yet.
     never_sent: int = 0
+    #: Phone: calls by outcome (queued, calling — in progress now —, answered, operator, no_answer, …).
+    calls: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -63,6 +67,9 @@ class Progress:
         data.update(total=self.total, reached=self.reached)
         for key in ("next_resend", "last_sent"):
             data[key] = data[key].isoformat() if data[key] else None
+        if self.channel == "phone":  # flat, for the live page's fields; a count back to 0 must show 0
+            for result in ("queued", "calling", *sorted(POSITIVE | NEGATIVE)):
+                data[f"calls_{result}"] = self.calls.get(result, 0)
         return data
 
 
@@ -75,7 +82,7 @@ def _result() -> Any:
 def progress(session: Session, campaign_id: int) -> Progress:
     campaign = session.get(Campaign, campaign_id)
     assert campaign is not None
-    found = Progress(campaign_id, campaign.state)
+    found = Progress(campaign_id, campaign.state, campaign.channel)
     for state, reason, count in session.execute(
             select(CampaignRecipient.state, CampaignRecipient.reason, func.count())
             .where(CampaignRecipient.campaign_id == campaign_id)
@@ -91,10 +98,14 @@ def progress(session: Session, campaign_id: int) -> Progress:
             .outerjoin(OutboundMail, OutboundMail.id == CampaignAttempt.outbound_id)
             .where(CampaignAttempt.campaign_id == campaign_id).group_by(result)):
         found.sends += count
+        if found.channel == "phone":
+            found.calls[value] = found.calls.get(value, 0) + count
         if value in ("sent",):
             found.sent += count
-        elif value in ("failed", "bounced"):
+        elif value in ("failed", "bounced", *NEGATIVE):
             found.failed += count
+        elif value in POSITIVE:
+            found.sent += count
         else:
             found.queued += count
     found.next_resend, found.last_sent = session.execute(

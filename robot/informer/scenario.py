@@ -32,7 +32,7 @@ from robot.routing.load import Problem
 from robot.templating import ru_date
 
 KINDS = ("info", "tariff", "debt", "action", "suspension", "outage", "survey")
-CHANNELS = ("email",)  # phone: issue 9 (the attempt model already carries a channel)
+CHANNELS = ("email", "phone")
 #: What every recipient's message may use besides the campaign's and the list's variables.
 CUSTOMER_FIELDS = ("name", "account_number", "address", "unit")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -91,10 +91,11 @@ class ScenarioFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=255)
     kind: Literal["info", "tariff", "debt", "action", "suspension", "outage", "survey"]
-    channel: Literal["email"] = "email"
+    channel: Literal["email", "phone"] = "email"
     window: Window
     recipients: Recipients = Field(default_factory=Recipients)
-    subject: str = Field(min_length=1)
+    #: E-mail only: a call has no subject.
+    subject: str = ""
     body: str = Field(min_length=1)
     variables: dict[str, Any] = Field(default_factory=dict)
     outage: Outage | None = None
@@ -113,6 +114,8 @@ class ScenarioFile(BaseModel):
             raise ValueError("a campaign of kind outage needs an outage: section (decided, start, end)")
         if self.kind != "outage" and self.outage is not None:
             raise ValueError("an outage: section belongs to a campaign of kind outage only")
+        if self.channel == "email" and not self.subject.strip():
+            raise ValueError("an e-mail campaign needs a subject:")
         return self
 
 
@@ -193,7 +196,7 @@ def load_scenario(path: Path, tz: ZoneInfo, *, units: set[str] | None = None) ->
                                    f"(known: {', '.join(sorted(units))})"))
     for key in ("subject", "body"):
         try:
-            compile_template(getattr(scenario, key))
+            compile_template(getattr(scenario, key), phone=scenario.channel == "phone")
         except TemplateSyntaxError as error:
             node = _node_at(root, (key,))
             # A block scalar (body: |) starts on the line after its indicator.
@@ -306,13 +309,24 @@ def make_sandbox(tz: ZoneInfo | None = None) -> SandboxedEnvironment:
 _SANDBOX = make_sandbox()
 
 
-def compile_template(source: str):
-    return _SANDBOX.from_string(source)
+def _sandbox(phone: bool) -> SandboxedEnvironment:
+    """The scenario sandbox; a phone scenario's also has the spoken filters (say_rub, …)."""
+    if not phone:
+        return _SANDBOX
+    # Imported here: robot.informer.speech builds on this module.
+    from robot.informer.speech import make_speech_sandbox
+
+    return make_speech_sandbox()
 
 
-def needed_variables(*sources: str) -> set[str]:
+def compile_template(source: str, *, phone: bool = False):
+    return _sandbox(phone).from_string(source)
+
+
+def needed_variables(*sources: str, phone: bool = False) -> set[str]:
     """The variables the templates use (loop variables and the like excluded)."""
+    env = _sandbox(phone)
     found: set[str] = set()
     for source in sources:
-        found |= meta.find_undeclared_variables(_SANDBOX.parse(source))
+        found |= meta.find_undeclared_variables(env.parse(source))
     return found

@@ -10,6 +10,8 @@ A child that dies is restarted; Ctrl-C or SIGTERM stops them all, workers first 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.context
 import os
 import signal
 import subprocess
@@ -31,7 +33,9 @@ STOP_GRACE_S = 15.0
 @dataclass
 class Child:
     part: str
-    process: subprocess.Popen[bytes] | None = None
+    #: A program other than `mailrobot <part>` (a baresip line of the phone channel).
+    command: list[str] | None = None
+    process: subprocess.Popen[bytes] | _Forked | None = None
     restarts: int = 0
     started_at: float = field(default=0.0)
 
@@ -54,6 +58,15 @@ def run_up(settings: Settings) -> int:
     children = [Child("smtp"), Child("web"), Child("worker")]
     if settings.imap_host:
         children.append(Child("imap"))  # the IMAP intake, when a mailbox is configured
+    if settings.phone_account:
+        # The phone channel: one baresip per line (config dirs in the data dir) and the dialler.
+        from robot.phone.baresip import command, write_config
+        from robot.phone.dialler import lines_from_settings
+
+        for line in lines_from_settings(settings):
+            write_config(line)
+            children.append(Child(f"baresip-{line.name}", command=command(line)))
+        children.append(Child("phone", command=[sys.executable, "-m", "robot.cli.main", "phone", "dial"]))
     stopping = threading.Event()
 
     def request_stop(signum, _frame) -> None:
@@ -95,10 +108,53 @@ def run_up(settings: Settings) -> int:
 
 
 def _start(child: Child, env: dict[str, str]) -> None:
-    # A session of its own, so that only the supervisor decides when a child stops (see _stop).
-    child.process = subprocess.Popen([sys.executable, "-m", "robot.cli.main", child.part], env=env,
-                                     start_new_session=True)
+    if child.command is None:
+        child.process = _Forked(child.part, env)
+    else:
+        # A session of its own, so that only the supervisor decides when a child stops (see _stop).
+        child.process = subprocess.Popen(child.command, env=env, start_new_session=True, stdin=subprocess.DEVNULL)
     child.started_at = time.monotonic()
+
+
+class _Forked:
+    """`mailrobot <part>` forked from the fork server that imported the common libraries once
+    (robot/services/parts.py), with the few methods of subprocess.Popen the supervisor uses."""
+
+    _context: multiprocessing.context.ForkServerContext | None = None
+
+    def __init__(self, part: str, env: dict[str, str]) -> None:
+        if _Forked._context is None:
+            # The server starts with this environment (the data dir, the Redis URL) and keeps it.
+            os.environ.update(env)
+            _Forked._context = multiprocessing.get_context("forkserver")
+            _Forked._context.set_forkserver_preload(["robot.services.parts"])
+        self._process = _Forked._context.Process(target=_run_part, args=(part,), name=part)
+        self._process.start()
+        self.pid = self._process.pid
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def send_signal(self, signum: int) -> None:
+        if self._process.exitcode is None:
+            os.kill(self.pid, signum)
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(f"mailrobot {self._process.name}", timeout or 0)
+        return self._process.exitcode
+
+    def kill(self) -> None:
+        self._process.kill()
+
+
+def _run_part(part: str) -> None:
+    # In the forked child, where robot.services.parts is already imported; not in this process,
+    # which stays small.
+    from robot.services.parts import run_part
+
+    run_part(part)
 
 
 def _stop(children: list[Child]) -> None:

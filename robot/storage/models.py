@@ -432,7 +432,7 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(255))
     #: info | debt | tariff | action | suspension | outage | survey
     kind: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(16))  # email (phone: later)
+    channel: Mapped[str] = mapped_column(String(16))  # email | phone
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -487,7 +487,7 @@ class CampaignAttempt(Base):
 
     ``seq`` numbers a recipient's sends (the first, the resend of week 2, …): unique per recipient,
     so a send can never be planned twice. For e-mail the attempt and its OutboundMail are stored in
-    one transaction; a phone attempt will carry its call's result here instead.
+    one transaction; a phone attempt carries its call's outcome here instead (robot/phone).
     """
 
     __tablename__ = "campaign_attempts"
@@ -504,6 +504,12 @@ class CampaignAttempt(Base):
     address: Mapped[str] = mapped_column(String(320))
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_mail.id"), unique=True)
     created_at: Mapped[datetime]
-    #: queued → sent | failed | bounced (e-mail); answered | no_answer | busy (phone, later)
+    #: queued → sent | failed | bounced (e-mail); queued → calling → answered | operator | no_answer |
+    #: busy | hung_up | unreachable | interrupted (phone: robot/informer/phone_policy.py)
     result: Mapped[str] = mapped_column(String(16), default="queued")
     result_at: Mapped[datetime | None]
+    #: Phone: when the dialler took the call, on which line, baresip's call id and closing reason.
+    started_at: Mapped[datetime | None]
+    line: Mapped[str | None] = mapped_column(String(32))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(255))
