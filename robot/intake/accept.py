@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,37 +82,43 @@ def accept_many(robot: Robot, items: Sequence[Incoming]) -> list[Accepted]:
 
 
 def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[str]) -> list[Accepted]:
+    # Core inserts, not ORM objects: the gateway's commit thread stores every message that arrives,
+    # and the unit-of-work bookkeeping of an ORM flush cost as much as the rest of the commit.
     with robot.unit_of_work() as session:
         existing = dict(session.execute(
             select(RawMessage.dedupe_key, RawMessage.id).where(RawMessage.dedupe_key.in_(set(keys)))
         ).all())
         now = robot.clock.now()
-        results: list[Accepted] = []
-        stored: dict[str, RawMessage] = {}
-        also: list[tuple[Callable[[Session, RawMessage], None], RawMessage]] = []
+        rows: list[dict[str, object]] = []
+        fresh: dict[str, int] = {}  # dedupe key → index in rows
         for (item, message_id), key in zip(keyed, keys):
             if key in existing:
                 log.info("duplicate delivery of raw message %s (message-id %s)", existing[key], message_id)
-                results.append(Accepted(existing[key], duplicate=True))
-                continue
-            if key in stored:  # the same message twice in one batch
-                results.append(Accepted(-1, duplicate=True))
-                continue
-            row = RawMessage(channel=item.channel, received_at=now, peer=item.peer, mail_from=item.mail_from,
-                             rcpt_to=list(item.rcpt_to), message_id=message_id,
-                             sha256=hashlib.sha256(item.raw).hexdigest(), dedupe_key=key, size=len(item.raw),
-                             raw=item.raw)
-            session.add(row)
-            stored[key] = row
-            if item.also is not None:
-                also.append((item.also, row))
-            results.append(Accepted(-1, duplicate=False))
-        session.flush()
-        for row in stored.values():
-            session.add(Event(raw_message_id=row.id, at=now, actor=f"intake:{row.channel}", action="received",
-                              detail={"size": row.size, "peer": row.peer}))
-        for add_rows, row in also:
-            add_rows(session, row)
-    # Fill in the ids the flush assigned, in the order the items came.
-    return [Accepted(stored[key].id, result.duplicate) if result.raw_id == -1 else result
-            for key, result in zip(keys, results)]
+            elif key not in fresh:  # the same message twice in one batch is stored once
+                fresh[key] = len(rows)
+                rows.append({"channel": item.channel, "received_at": now, "peer": item.peer,
+                             "mail_from": item.mail_from, "rcpt_to": list(item.rcpt_to), "message_id": message_id,
+                             "sha256": hashlib.sha256(item.raw).hexdigest(), "dedupe_key": key,
+                             "size": len(item.raw), "raw": item.raw, "status": "received", "attempts": 0})
+        ids: list[int] = []
+        if rows:
+            ids = list(session.scalars(insert(RawMessage).returning(RawMessage.id, sort_by_parameter_order=True),
+                                       rows))
+            session.execute(insert(Event), [
+                {"raw_message_id": raw_id, "appeal_id": None, "at": now, "actor": f"intake:{row['channel']}",
+                 "action": "received", "detail": {"size": row["size"], "peer": row["peer"]}}
+                for raw_id, row in zip(ids, rows)])
+        for (item, _), key in zip(keyed, keys):
+            if item.also is not None and key in fresh and key not in existing:
+                raw = session.get(RawMessage, ids[fresh[key]])
+                assert raw is not None
+                item.also(session, raw)
+    results: list[Accepted] = []
+    first: set[str] = set()
+    for key in keys:
+        if key in existing:
+            results.append(Accepted(existing[key], duplicate=True))
+        else:
+            results.append(Accepted(ids[fresh[key]], duplicate=key in first))
+            first.add(key)
+    return results
