@@ -94,12 +94,18 @@ def auto_reply_block(session: Session, settings: Settings, address: str | None, 
     address = normalise_address(address)
     if address is None:
         return "no_reply_address"
-    bouncing = session.get(BouncingAddress, address)
-    if bouncing is not None and bouncing.last_bounce_at > now - timedelta(days=settings.bounce_hold_days):
-        return "address_bouncing"
-    since = now - timedelta(hours=settings.auto_reply_window_h)
-    sent = session.scalar(select(func.count()).select_from(OutboundMail)
-                          .where(OutboundMail.rcpt_to == address, OutboundMail.created_at > since))
+    # Mail added earlier in this transaction and not yet flushed must count; anything else it
+    # added (an appeal being registered, its events) is neither a bounce nor sent mail, and
+    # flushing it here would cost a flush of its own.
+    if any(isinstance(pending, (OutboundMail, BouncingAddress)) for pending in session.new):
+        session.flush()
+    with session.no_autoflush:
+        bouncing = session.get(BouncingAddress, address)
+        if bouncing is not None and bouncing.last_bounce_at > now - timedelta(days=settings.bounce_hold_days):
+            return "address_bouncing"
+        since = now - timedelta(hours=settings.auto_reply_window_h)
+        sent = session.scalar(select(func.count()).select_from(OutboundMail)
+                              .where(OutboundMail.rcpt_to == address, OutboundMail.created_at > since))
     if sent is not None and sent >= settings.auto_reply_limit:
         return "auto_reply_limit"
     return None
