@@ -27,6 +27,13 @@ class Robot:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
 
+    def __post_init__(self) -> None:
+        # A call's approval hash covers its sound files and is computed where only a campaign is at
+        # hand (robot/informer/campaigns.py): this process's robot says where the files are.
+        from robot.informer import phone_sounds
+
+        phone_sounds.locate(lambda: self.settings.phone_sounds)
+
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.settings.effective_database_url, busy_timeout_ms=self.settings.db_busy_timeout_ms)

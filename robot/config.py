@@ -152,6 +152,10 @@ class Settings(BaseSettings):
         "does nothing.",
     )
     phone_max_attempts: int = Field(10, ge=1, description="Most calls to one recipient in one campaign (R23).")
+    phone_sounds_dir: Path | None = Field(
+        None, description="Pre-recorded sound files a phone scenario plays with `[[sound:NAME]]` (any format "
+        "sox reads; NAME never leaves this directory). Unset: `phone/sounds` in the data dir.",
+    )
 
     account_number_pattern: str = Field(
         r"\d{10,12}", description="A personal account number (лицевой счёт), as a regular expression."
@@ -234,6 +238,10 @@ class Settings(BaseSettings):
         if self.imap_port is not None:
             return self.imap_port
         return 993 if self.imap_tls == "tls" else 143
+
+    @property
+    def phone_sounds(self) -> Path:
+        return self.phone_sounds_dir or self.data_dir / "phone" / "sounds"
 
     @property
     def outbox_dir(self) -> Path:

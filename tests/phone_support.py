@@ -12,6 +12,10 @@ Customer behaviours (driven through each customer's own ctrl_tcp):
 operator key after answering and is transferred to the operator instance; ``absent``: no
 instance at all (nobody there). Writes RESULT.json: per attempt the outcome, per customer its
 events and recording, and whether the operator took a transferred call.
+
+With ``"kill": true`` in the plan the dialler runs as its own process instead
+(``phone_support.py --dialler NAME PLAN.json``, as ``mailrobot phone dial`` would), is killed with
+SIGKILL while a call rings, and is started again (:func:`kill_mid_call`).
 """
 
 from __future__ import annotations
@@ -139,11 +143,134 @@ async def main(plan: dict) -> dict:
     }
 
 
+# --- a dialler killed mid-call ----------------------------------------------------------------
+
+def attempts_now(robot: Robot) -> list[dict]:
+    """The phone attempts as the database holds them at this moment."""
+    from sqlalchemy import select
+
+    from robot.storage.models import CampaignAttempt
+
+    with robot.sessions() as session:
+        return [{"id": a.id, "result": a.result, "line": a.line, "result_at": a.result_at and a.result_at.isoformat(),
+                 "detail": a.detail} for a in session.scalars(select(CampaignAttempt).order_by(CampaignAttempt.id))]
+
+
+async def dialler_process(plan: dict, name: str) -> dict:
+    """The dialler as ``mailrobot phone dial`` runs it (its own process, SIGTERM stops it), on the
+    plan's frozen clock and with the customers' routes for a trunk."""
+    import logging
+    import signal
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    os.environ.update(plan["env"])
+    settings = Settings()
+    robot = Robot(settings, clock=FrozenClock(datetime.fromisoformat(plan["now"])))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        dialler = Dialler(robot, lines_from_settings(settings), dial_uri=plan["routes"].__getitem__)
+        done = await dialler.run(stop, poll_s=0.2)
+    finally:
+        robot.close()
+    return {"name": name, "outcomes": {str(k): o.result for k, o in done.outcomes.items()}, "errors": done.errors}
+
+
+async def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} s for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def kill_mid_call(plan: dict, plan_path: Path) -> dict:
+    """One customer who lets it ring; the dialler process is killed (SIGKILL) while the call rings,
+    restarted, and then the customer rejects the killed call, so its late outcome reaches the line
+    the restarted dialler holds. Reports the attempts after the kill and after the restart."""
+    import signal
+
+    root = Path(plan["root"])
+    os.environ.update(plan["env"])
+    settings = Settings()
+    robot = Robot(settings, clock=FrozenClock(datetime.fromisoformat(plan["now"])))
+    silence = root / "silence.wav"
+    await asyncio.to_thread(subprocess.run, ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e",
+                                             "signed-integer", str(silence), "trim", "0", "30"], check=True)
+    robot_lines = lines_from_settings(settings)
+    (number,) = plan["customers"]
+    customer = customer_line(root, 0, "never", silence)
+    processes = [start(line) for line in [*robot_lines, customer]]
+    plan = {**plan, "routes": {number: customer.uri}}
+    plan_path.write_text(json.dumps(plan, ensure_ascii=False))
+    started = time.monotonic()
+    diallers: list[subprocess.Popen] = []
+
+    def dialler(name: str) -> subprocess.Popen:
+        log = open(root / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps the descriptor
+        diallers.append(subprocess.Popen([sys.executable, __file__, "--dialler", name, str(plan_path)],
+                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        log.close()
+        return diallers[-1]
+
+    def connected(name: str) -> bool:
+        text = (root / f"{name}.log").read_text(errors="replace")
+        return text.count("connected to baresip") >= len(robot_lines)
+
+    heard: list[str] = []
+    try:
+        (watch,) = await wait_listening([customer])
+        for ctrl in await wait_listening(robot_lines):
+            await ctrl.close()
+        listener = asyncio.create_task(drive(watch, "never", "", heard))
+        first = dialler("dialler1")
+        await wait_for(lambda: any(e.startswith("CALL_INCOMING") for e in heard), 20, "the customer's phone to ring")
+        first.send_signal(signal.SIGKILL)
+        killed_rc = await asyncio.to_thread(first.wait, 10)
+        after_kill = await asyncio.to_thread(attempts_now, robot)
+        second = dialler("dialler2")
+        await wait_for(lambda: connected("dialler2"), 20, "the restarted dialler to take its lines")
+        # The killed call is still ringing on the robot's line: the customer rejects it now, and the
+        # line reports its end (486) to the restarted dialler's connection.
+        await watch.command("hangup")
+        await wait_for(lambda: any(e.startswith("CALL_CLOSED") for e in heard), 10, "the rejected call to close")
+        await asyncio.sleep(1.5)
+        second.send_signal(signal.SIGTERM)
+        second_rc = await asyncio.to_thread(second.wait, 10)
+        after_restart = await asyncio.to_thread(attempts_now, robot)
+        await watch.close()
+        await asyncio.gather(listener, return_exceptions=True)
+    finally:
+        for process in [*diallers, *processes]:
+            if process.poll() is None:
+                process.terminate()
+        for process in [*diallers, *processes]:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        robot.close()
+    second_result = json.loads((root / "dialler2.json").read_text())
+    return {"elapsed_s": round(time.monotonic() - started, 2), "killed_returncode": killed_rc,
+            "restarted_returncode": second_rc, "after_kill": after_kill, "after_restart": after_restart,
+            "restarted": second_result, "customer": heard,
+            "logs": {n: (root / f"{n}.log").read_text(errors="replace")[-3000:] for n in ("dialler1", "dialler2")}}
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--dialler":  # a child of the namespace's script: lo is already up
+        name, plan_path = sys.argv[2], Path(sys.argv[3])
+        plan = json.loads(plan_path.read_text())
+        done = asyncio.run(dialler_process(plan, name))
+        (Path(plan["root"]) / f"{name}.json").write_text(json.dumps(done, ensure_ascii=False))
+        sys.exit(0)
     plan_path = Path(sys.argv[1])
     plan = json.loads(plan_path.read_text())
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    result = asyncio.run(main(plan))
+    result = asyncio.run(kill_mid_call(plan, plan_path) if plan.get("kill") else main(plan))
     Path(plan["result"]).write_text(json.dumps(result, ensure_ascii=False, indent=1))
 
 
@@ -169,11 +296,13 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_calls(robot: Robot, customers: dict[str, str], root: Path, *, timeout: float = 60.0) -> dict:
-    """Run the dialler in a private network namespace against ``customers`` (number → behaviour)."""
+def run_calls(robot: Robot, customers: dict[str, str], root: Path, *, timeout: float = 60.0,
+              kill: bool = False) -> dict:
+    """Run the dialler in a private network namespace against ``customers`` (number → behaviour);
+    with ``kill``, the dialler killed mid-call and restarted instead (:func:`kill_mid_call`)."""
     root.mkdir(parents=True, exist_ok=True)
     plan = {"root": str(root), "env": settings_environment(robot.settings), "now": robot.clock.now().isoformat(),
-            "customers": customers, "result": str(root / "result.json"), "timeout": timeout}
+            "customers": customers, "result": str(root / "result.json"), "timeout": timeout, "kill": kill}
     (root / "plan.json").write_text(json.dumps(plan, ensure_ascii=False))
     done = subprocess.run(["unshare", "-n", sys.executable, str(Path(__file__).resolve()), str(root / "plan.json")],
                           capture_output=True, text=True, timeout=timeout + 30, check=False)

@@ -4,9 +4,10 @@ Every step is a function of a session the caller commits, and leaves an Event (`
 ``detail.campaign_id``). A refusal is a :class:`CampaignError` with a code and its parameters;
 ``templates/informer/refusal.txt.j2`` words it in Russian for the manager.
 
-Approval is of a content hash: the scenario, the window, the outage and the recipients with their
-variables. Any change after approval puts the campaign back to draft (``approval_revoked``), and
-the planner also compares the hashes before every send, so nothing unapproved is ever sent.
+Approval is of a content hash: the scenario, the window, the outage, the recipients with their
+variables and a call's sound files. Any change after approval puts the campaign back to draft
+(``approval_revoked``), and the planner also compares the hashes before every send, so nothing
+unapproved is ever sent.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def _event(session: Session, campaign: Campaign, action: str, actor: str, at: da
 
 
 def campaign_hash(campaign: Campaign) -> str:
-    """The hash of everything a manager approves (R24)."""
+    """The hash of everything a manager approves (R24); for a call, also the sha256 of each
+    pre-recorded sound file it plays (robot/informer/phone_sounds.py)."""
     content = {
         "name": campaign.name, "kind": campaign.kind, "channel": campaign.channel, "subject": campaign.subject,
         "body": campaign.body, "variables": campaign.variables, "audience": campaign.audience,
@@ -78,6 +80,13 @@ def campaign_hash(campaign: Campaign) -> str:
         "outage": [_iso(campaign.decided_at), _iso(campaign.outage_starts_at), _iso(campaign.outage_ends_at)],
         "recipients": campaign.recipients_hash,
     }
+    if campaign.channel == "phone" and "[[" in (campaign.body or ""):
+        # The recordings a call plays are approved too: replacing one changes the hash.
+        from robot.informer.phone_sounds import digests
+
+        sounds = digests(campaign.body)
+        if sounds:
+            content["sounds"] = sounds
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 

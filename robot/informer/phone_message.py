@@ -1,4 +1,6 @@
-"""What a call says to one recipient: the scenario spoken with their variables, as a WAV.
+"""What a call says to one recipient: the scenario spoken with their variables, with any
+pre-recorded sound files (``[[sound:NAME]]``, robot/informer/phone_sounds.py) in their places, as
+one WAV.
 
 The approval check (R23: at most a minute) renders the text of every pending recipient — cheap,
 it is only Jinja — and synthesises the longest one: the same voice and speed make a longer text
@@ -16,7 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from robot.informer.sound import Sound, check_phone_message, synthesise
+from robot.informer.phone_sounds import resolve, split_body
+from robot.informer.sound import (
+    Sound,
+    check_phone_message,
+    concatenate,
+    convert,
+    synthesise,
+)
 from robot.informer.speech import make_speech_sandbox
 from robot.storage.models import Campaign, CampaignRecipient, Customer
 
@@ -30,33 +39,75 @@ def context(campaign: Campaign, customer: Customer, variables: dict[str, Any] | 
             "address": customer.address or "", "unit": customer.unit or "", **(variables or {})}
 
 
+def _compiled(campaign: Campaign, tz: ZoneInfo) -> list[tuple[str, Any]]:
+    """The body's parts, each spoken part a compiled template (robot/informer/phone_sounds.py)."""
+    env = make_speech_sandbox(tz)
+    return [(kind, env.from_string(value) if kind == "text" else value) for kind, value in split_body(campaign.body)]
+
+
+def _parts(compiled: list[tuple[str, Any]], names: dict[str, Any]) -> list[tuple[str, str]]:
+    parts = []
+    for kind, value in compiled:
+        if kind == "sound":
+            parts.append(("sound", value))
+            continue
+        text = " ".join(value.render(names).split())
+        if text:
+            parts.append(("text", text))
+    return parts
+
+
+def message_parts(campaign: Campaign, customer: Customer, variables: dict[str, Any] | None,
+                  tz: ZoneInfo) -> list[tuple[str, str]]:
+    """The recipient's message in order: ``("text", words)`` and ``("sound", file name)``."""
+    return _parts(_compiled(campaign, tz), context(campaign, customer, variables))
+
+
 def speech_text(campaign: Campaign, customer: Customer, variables: dict[str, Any] | None, tz: ZoneInfo) -> str:
-    """The recipient's message as one line of words for the synthesiser."""
-    text = make_speech_sandbox(tz).from_string(campaign.body).render(context(campaign, customer, variables))
-    return " ".join(text.split())
+    """The recipient's spoken words as one line for the synthesiser (recordings left out)."""
+    return " ".join(value for kind, value in message_parts(campaign, customer, variables, tz) if kind == "text")
+
+
+def mix(parts: list[tuple[str, str]], output: Path, sounds: Path | None = None) -> Sound:
+    """Speak the text parts, convert the recordings (sox: 8 kHz 16-bit mono) and join them in order
+    into ``output``. CampaignError for a recording that is refused, missing or unreadable."""
+    if not parts:
+        raise ValueError("nothing to say: the message is empty")
+    with tempfile.TemporaryDirectory(prefix="mailrobot-message-") as tmp:
+        files = []
+        for index, (kind, value) in enumerate(parts):
+            path = Path(tmp) / f"part{index}.wav"
+            if kind == "text":
+                synthesise(value, path)
+            else:
+                convert(resolve(value, sounds), path)
+            files.append(path)
+        return concatenate(files, output)
 
 
 def render(campaign: Campaign, customer: Customer, variables: dict[str, Any] | None, tz: ZoneInfo,
-           output: Path) -> Sound:
-    """Speak the recipient's message into ``output`` and check it (CampaignError when refused)."""
+           output: Path, *, sounds: Path | None = None) -> Sound:
+    """Make the recipient's message into ``output`` and check it (CampaignError when refused)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    synthesise(speech_text(campaign, customer, variables, tz), output)
+    mix(message_parts(campaign, customer, variables, tz), output, sounds)
     return check_phone_message(output)
 
 
-def check_longest(session: Session, campaign: Campaign, tz: ZoneInfo) -> Sound:
-    """Approval's check: the longest pending recipient's message lasts at most a minute."""
-    longest: tuple[int, str] = (-1, "")
-    template = make_speech_sandbox(tz).from_string(campaign.body)
+def check_longest(session: Session, campaign: Campaign, tz: ZoneInfo, *, sounds: Path | None = None) -> Sound:
+    """Approval's check: the longest pending recipient's message, recordings included, lasts at most
+    a minute; every recording it names is there and readable."""
+    longest: tuple[int, list[tuple[str, str]]] = (-1, [])
+    compiled = _compiled(campaign, tz)
     rows = session.execute(select(CampaignRecipient.variables, Customer)
                            .join(Customer, Customer.id == CampaignRecipient.customer_id)
                            .where(CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.state == "pending")
                            .execution_options(yield_per=2000))
     for variables, customer in rows:
-        text = " ".join(template.render(context(campaign, customer, variables)).split())
-        if len(text) > longest[0]:
-            longest = (len(text), text)
+        parts = _parts(compiled, context(campaign, customer, variables))
+        size = sum(len(value) for kind, value in parts if kind == "text")
+        if size > longest[0]:
+            longest = (size, parts)
     with tempfile.TemporaryDirectory(prefix="mailrobot-approve-") as tmp:
         path = Path(tmp) / "longest.wav"
-        synthesise(longest[1], path)
+        mix(longest[1], path, sounds)
         return check_phone_message(path)

@@ -195,14 +195,21 @@ def load_scenario(path: Path, tz: ZoneInfo, *, units: set[str] | None = None) ->
                                    f"recipients.units: no unit {unit!r} in routing_rules.yaml "
                                    f"(known: {', '.join(sorted(units))})"))
     for key in ("subject", "body"):
+        node = _node_at(root, (key,))
+        style = getattr(node, "style", None)  # a key not in the file finds the root mapping
+        # A block scalar (body: |) starts on the line after its indicator.
+        first = (node.start_mark.line + (1 if style in ("|", ">") else 0)) if node is not None else 0
         try:
             compile_template(getattr(scenario, key), phone=scenario.channel == "phone")
         except TemplateSyntaxError as error:
-            node = _node_at(root, (key,))
-            # A block scalar (body: |) starts on the line after its indicator.
-            first = (node.start_mark.line + (1 if node.style in ("|", ">") else 0)) if node is not None else 0
             line = first + (error.lineno or 1)
             problems.append(Problem(name, line, 1, f"{key}: template error: {error.message}"))
+            continue
+        if key == "body":
+            # A literal block's lines are the file's lines; a quoted or folded body is placed by its start.
+            literal = style == "|"
+            problems += _sound_problems(scenario.body, scenario.channel,
+                                        lambda offset: first + (offset if literal else 0) + 1, name)
     if problems:
         raise ScenarioError(problems)
     return Spec(
@@ -211,6 +218,35 @@ def load_scenario(path: Path, tz: ZoneInfo, *, units: set[str] | None = None) ->
         audience={"all": scenario.recipients.all, "units": list(scenario.recipients.units)},
         **moments,
     )
+
+
+def _sound_problems(body: str, channel: str, line_at, name: str) -> list[Problem]:
+    """A body's ``[[sound:NAME]]`` markers (robot/informer/phone_sounds.py): phone only, a name inside
+    the sounds directory, and each spoken part a template of its own (so no marker inside a block)."""
+    from robot.informer.phone_sounds import MARKER, name_problem, split_body
+
+    problems = []
+    for match in MARKER.finditer(body):
+        line = line_at(body[:match.start()].count("\n"))
+        if channel != "phone":
+            problems.append(Problem(name, line, 1, "body: [[sound:…]] plays a recording in a call; "
+                                                   "an e-mail campaign cannot have one"))
+            continue
+        problem = name_problem(match.group("name"))
+        if problem is not None:
+            problems.append(Problem(name, line, 1, f"body: {problem}"))
+    if channel == "phone" and not problems:
+        offset = 0
+        for kind, source in split_body(body):
+            if kind == "text":
+                try:
+                    compile_template(source, phone=True)
+                except TemplateSyntaxError as error:
+                    problems.append(Problem(name, line_at(offset + (error.lineno or 1) - 1), 1,
+                                            f"body: template error: {error.message} ([[sound:…]] must stand "
+                                            "outside {% if %}/{% for %} blocks)"))
+                offset += source.count("\n")
+    return problems
 
 
 def _plain(value: Any) -> Any:

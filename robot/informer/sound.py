@@ -89,6 +89,29 @@ def synthesise(text: str, output: Path, *, voice: str = VOICE, words_per_minute:
     return read_sound(output)
 
 
+def convert(source: Path, output: Path) -> Sound:
+    """A recording (any format sox reads) as the line's WAV: 8 kHz, 16-bit, mono. CampaignError
+    ``phone_sound_unreadable`` when sox cannot read it."""
+    sox = _tool("sox")
+    try:
+        _run([sox, str(source), "-r", str(RATE), "-c", str(CHANNELS), "-b", str(8 * SAMPLE_WIDTH),
+              "-e", "signed-integer", str(output)])
+        return read_sound(output)
+    except (SpeechToolError, wave.Error, EOFError) as error:
+        raise CampaignError("phone_sound_unreadable", name=source.name, problem=str(error)[:300]) from None
+
+
+def concatenate(parts: list[Path], output: Path) -> Sound:
+    """Join WAVs of the line's format one after another into ``output``."""
+    if not parts:
+        raise ValueError("nothing to join")
+    if len(parts) == 1:
+        output.write_bytes(parts[0].read_bytes())
+    else:
+        _run([_tool("sox"), *(str(p) for p in parts), str(output)])
+    return read_sound(output)
+
+
 def _run(command: list[str], stdin: str | None = None) -> None:
     done = subprocess.run(command, input=stdin, capture_output=True, encoding="utf-8",
                           errors="replace", timeout=60, check=False)

@@ -199,7 +199,8 @@ class Dialler:
             assert recipient is not None and campaign is not None
             customer = session.get(Customer, recipient.customer_id)
             assert customer is not None
-            return message.render(campaign, customer, recipient.variables, self.robot.settings.tz, claimed.wav)
+            return message.render(campaign, customer, recipient.variables, self.robot.settings.tz, claimed.wav,
+                                  sounds=self.robot.settings.phone_sounds)
 
     def _store(self, attempt_id: int, outcome: Outcome) -> None:
         settings = self.robot.settings
