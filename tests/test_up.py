@@ -82,3 +82,44 @@ def test_up_without_redis_server_says_how_to_get_it(tmp_path):
     result = subprocess.run(MAILROBOT_UP, env=env, cwd=tmp_path, capture_output=True, timeout=60)
     assert result.returncode == 2
     assert b"apt-get install redis-server" in result.stderr
+
+
+def _part_pids(name: str, marker: str) -> list[int]:
+    """Pids of the live processes named ``mailrobot-<name>`` (`ps -o comm`) started for ``marker``'s data dir."""
+    return [pid for pid in _processes_mentioning(marker)
+            if Path(f"/proc/{pid}/comm").read_text().strip() == f"mailrobot-{name}"[:15]]
+
+
+def test_a_part_that_dies_is_forked_again_and_serves(tmp_path, sink):
+    """R1: the parts are forked from one fork server (sharing what they import); one killed with
+    SIGKILL is started again by `mailrobot up`, and mail sent afterwards is acknowledged."""
+    data_dir = tmp_path / "var"
+    settings = Settings(data_dir=data_dir, smtp_port=free_port(), outbound_smtp_host=sink.host,
+                        outbound_smtp_port=sink.port, workers=1, web_port=free_port())
+    env = settings_env(settings)
+    env.pop("MAILROBOT_REDIS_URL", None)
+    process = subprocess.Popen(MAILROBOT_UP, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(settings.smtp_port, process)
+        [gateway] = _part_pids("smtp", str(data_dir))
+        server = int(Path(f"/proc/{gateway}/stat").read_text().split()[3])  # its parent: the fork server
+        assert server != process.pid
+        assert len(_part_pids("web", str(data_dir))) == 1
+        os.kill(gateway, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _part_pids("smtp", str(data_dir)) in ([], [gateway]):
+            time.sleep(0.1)
+        [again] = _part_pids("smtp", str(data_dir))
+        assert again != gateway
+        assert int(Path(f"/proc/{again}/stat").read_text().split()[3]) == server
+        _wait_for_port(settings.smtp_port, process)
+        with smtplib.SMTP("127.0.0.1", settings.smtp_port) as client:
+            client.sendmail("ivanov@example.ru", [ROBOT_ADDRESS], customer_mail())
+        [ack] = sink.wait_for(1, timeout=30)
+        assert "2026-" in str(ack["Subject"])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0].decode(errors="replace")
+    assert process.returncode == 0, output
+    assert "smtp exited with status -9; restarting" in output
+    assert _processes_mentioning(str(data_dir)) == []
