@@ -39,6 +39,7 @@ test: $(STAMP) test-deps
 bench: $(STAMP) test-deps
 	$(BIN)/python bench/classifier.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/worker_cpu.py
 	$(BIN)/python bench/imap.py
 	$(BIN)/python bench/informer.py
 	$(BIN)/python bench/phone.py
