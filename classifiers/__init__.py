@@ -2,7 +2,7 @@
 
 A leaf package: it imports nothing from ``robot`` or ``workers``. The pipeline calls
 :func:`classify` and nothing else, so the model behind it can change without touching the robot.
-The model (scikit-learn, SciPy) is imported on first use, not with the package: the SMTP gateway
+The model (NumPy, SciPy's sparse matrices) is imported on first use, not with the package: the SMTP gateway
 uses the light parts (text normalisation) and should not carry it.
 """
 

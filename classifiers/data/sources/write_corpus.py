@@ -1,4 +1,4 @@
-"""Write corpus_e.jsonl, corpus_f.jsonl and corpus_g.jsonl from the team's hand-written cores (corpus_?_cores_*.txt).
+"""Write corpus_e.jsonl … corpus_l.jsonl from the team's hand-written cores (corpus_?_cores_*.txt).
 
     .venv/bin/python classifiers/data/sources/write_corpus.py
 
@@ -109,6 +109,11 @@ def main() -> None:
     write("e", 20261129)
     write("f", 20261130)
     write("g", 20261131)
+    write("h", 20261201)
+    write("i", 20261202)
+    write("j", 20261203)
+    write("k", 20261204)
+    write("l", 20261205)
 
 
 if __name__ == "__main__":
