@@ -6,6 +6,7 @@ Real espeak-ng/sox and the real database; time from the clock seam."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -225,7 +226,9 @@ def test_the_dialler_waits_for_a_missing_line_and_stops_cleanly(robot):
         stop.set()
         await asyncio.wait_for(task, 5)
 
-    asyncio.run(run())
+    # A thread of its own: a browser test's Playwright may keep an event loop running in this one.
+    with ThreadPoolExecutor(1) as apart:
+        apart.submit(asyncio.run, run()).result()
     assert dialler.done.outcomes == {}
 
 

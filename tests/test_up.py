@@ -86,8 +86,14 @@ def test_up_without_redis_server_says_how_to_get_it(tmp_path):
 
 def _part_pids(name: str, marker: str) -> list[int]:
     """Pids of the live processes named ``mailrobot-<name>`` (`ps -o comm`) started for ``marker``'s data dir."""
-    return [pid for pid in _processes_mentioning(marker)
-            if Path(f"/proc/{pid}/comm").read_text().strip() == f"mailrobot-{name}"[:15]]
+    found = []
+    for pid in _processes_mentioning(marker):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == f"mailrobot-{name}"[:15]:
+                found.append(pid)
+        except OSError:
+            continue  # gone meanwhile
+    return found
 
 
 def test_a_part_that_dies_is_forked_again_and_serves(tmp_path, sink):
