@@ -1,10 +1,11 @@
 """`mailrobot up`: the whole single-machine system in the foreground.
 
 A local redis-server (unless a Redis URL is set), the SMTP gateway, the web app, N workers and (when a
-mailbox is configured) the IMAP intake, each a child
-process running `mailrobot <part>`, so the same parts run alone on other machines; the scheduler
-(`mailrobot cron` on its own) runs as a thread of this process.
-A child that dies is restarted; Ctrl-C or SIGTERM stops them all, workers first finishing their job.
+mailbox is configured) the IMAP intake, each a child process running `mailrobot <part>`, so the
+same parts run alone on other machines — forked from one fork server that imported what they all
+use once (robot/services/parts.py), so that they share those pages; the scheduler (`mailrobot
+cron` on its own) runs as a thread of this process. A child that dies is restarted; Ctrl-C or
+SIGTERM stops them all, workers first finishing their job.
 """
 
 from __future__ import annotations
