@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
 ARTIFACT = Path(__file__).resolve().parent / "model" / "classifier.pkl"
-FORMAT = 5  # 3: domain cues and per-head feature blocks; 4: more cues; 5: TF-IDF without scikit-learn (Tfidf)
+FORMAT = 6  # 3: domain cues and per-head feature blocks; 4: more cues; 5: TF-IDF without scikit-learn (Tfidf);
+#            6: per-head label offsets (Model.offsets)
 HEADS = ("kind", "topic", "scope")
 
 
@@ -187,6 +188,9 @@ class Model:
     metadata: dict[str, Any] = field(default_factory=dict)
     #: Weight of the binary domain cues (classifiers/cues.py) appended to the TF-IDF features.
     cue_weight: float = 0.0
+    #: Per head, a log-offset per label added to the calibrated probabilities before they are
+    #: renormalised (a prior shift: ``p'(c) ∝ p(c)·e^offset``); labels not named keep 0.
+    offsets: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def features(self, subjects: list[str], texts: list[str]):
         docs = [normalise(s, t) for s, t in zip(subjects, texts)]
@@ -198,6 +202,10 @@ class Model:
         out = {}
         for name, head in self.heads.items():
             probabilities = head.predict_proba(matrix)
+            if self.offsets.get(name):
+                shift = np.exp([self.offsets[name].get(label, 0.0) for label in head.classes])
+                probabilities = probabilities * shift
+                probabilities /= probabilities.sum(axis=1, keepdims=True)
             out[name] = [dict(zip(head.classes, map(float, row))) for row in probabilities]
         return out
 
@@ -222,11 +230,13 @@ BLOCKS = ("words", "chars", "cues")
 
 
 def fit(subjects: list[str], texts: list[str], labels: dict[str, list[str | None]], *, c: float = 0.5,
-        cue_weight: float = 0.0, head_blocks: dict[str, tuple[str, ...]] | None = None) -> Model:
+        cue_weight: float = 0.0, head_blocks: dict[str, tuple[str, ...]] | None = None,
+        offsets: dict[str, dict[str, float]] | None = None) -> Model:
     """Train the shared features and every head on the rows that carry that head's label.
 
     ``head_blocks`` restricts a head to some feature blocks (all by default); its weights for the
-    other columns are zero, so every head still reads the one shared matrix.
+    other columns are zero, so every head still reads the one shared matrix. ``offsets`` are stored
+    as the model's per-head label offsets (:attr:`Model.offsets`), applied at prediction.
     """
     # Imported here, not at the top: a worker only loads the model, and these modules cost
     # about a tenth of a second of its start (the load target is 1 s).
@@ -267,7 +277,8 @@ def fit(subjects: list[str], texts: list[str], labels: dict[str, list[str | None
         expected = head.predict_proba(sample if columns is None else sample[:, columns])
         if not np.allclose(heads[name].predict_proba(sample), expected, atol=1e-9):
             raise AssertionError(f"the reduced {name} head disagrees with scikit-learn")
-    return Model(words=reduced_words, chars=reduced_chars, heads=heads, cue_weight=cue_weight)
+    return Model(words=reduced_words, chars=reduced_chars, heads=heads, cue_weight=cue_weight,
+                 offsets={name: dict(v) for name, v in (offsets or {}).items()})
 
 
 def load(path: Path = ARTIFACT) -> Model:

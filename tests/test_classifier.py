@@ -236,3 +236,39 @@ def test_real_looking_out_of_scope_letters_are_not_ours():
     assert (benefit.scope, benefit.kind) == ("out", "question")
     assert (stairwell.scope, stairwell.kind) == ("out", "complaint")
     assert (outage.scope, outage.kind) == ("in", "complaint")
+
+
+def test_label_offsets_shift_the_calibrated_probabilities_as_documented():
+    """p'(c) ∝ p(c)·e^offset: the shipped offsets are train.OPTIONS', and no offsets give the heads' own numbers."""
+    import dataclasses
+
+    import numpy as np
+
+    from classifiers.train import OPTIONS
+
+    model = classifier_at().model
+    assert model.offsets == OPTIONS["offsets"]
+    texts = ["нет света на ул. Садовой с утра", "Подскажите, когда будет ремонт дороги?",
+             "Прошу подключить мой новый дом к электросети, договор готов заключить."]
+    shifted = model.predict_proba([""] * 3, texts)
+    plain = dataclasses.replace(model, offsets={}).predict_proba([""] * 3, texts)
+    matrix = model.features([""] * 3, texts)
+    for name, head in model.heads.items():
+        raw = head.predict_proba(matrix)
+        assert np.allclose([[row[c] for c in head.classes] for row in plain[name]], raw)
+        weights = raw * np.exp([model.offsets.get(name, {}).get(c, 0.0) for c in head.classes])
+        expected = weights / weights.sum(axis=1, keepdims=True)
+        assert np.allclose([[row[c] for c in head.classes] for row in shifted[name]], expected)
+        assert all(abs(sum(row.values()) - 1.0) < 1e-9 for row in shifted[name])
+
+
+def test_requests_for_something_new_with_a_grievance_behind_them_are_applications():
+    """R5: past troubles in the background do not make a request for a new thing a complaint."""
+    connection = ("Добрый день. Сколько можно ходить по кабинетам, меня три раза отправляли из окна в окно! "
+                  "Прошу наконец принять заявку на технологическое присоединение моего нового дома к электросети, "
+                  "мощность 15 кВт, документы прилагаю. Иванова А. П., тел. +7 913 111-22-33")
+    crossing = ("Уважаемая администрация! Мы много лет просим, и нас не слышат. Прошу установить пешеходный переход "
+                "у школы на улице Лесной, его там никогда не было. Петров В. В.")
+    [grid, town] = classifier_at().classify_batch([("", connection), ("", crossing)])
+    assert (grid.kind, grid.scope) == ("application", "in")
+    assert (town.kind, town.scope) == ("application", "out")

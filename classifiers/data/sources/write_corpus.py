@@ -1,4 +1,4 @@
-"""Write corpus_e.jsonl … corpus_l.jsonl from the team's hand-written cores (corpus_?_cores_*.txt).
+"""Write corpus_e.jsonl … corpus_m.jsonl from the team's hand-written cores (corpus_?_cores_*.txt).
 
     .venv/bin/python classifiers/data/sources/write_corpus.py
 
@@ -114,6 +114,7 @@ def main() -> None:
     write("j", 20261203)
     write("k", 20261204)
     write("l", 20261205)
+    write("m", 20261206)
 
 
 if __name__ == "__main__":
