@@ -47,9 +47,9 @@ class Robot:
         """Sessions for reading; write through :meth:`unit_of_work`."""
         return self.database.sessions
 
-    def unit_of_work(self) -> AbstractContextManager[Session]:
-        """One write transaction, committed as a whole or not at all."""
-        return self.database.unit_of_work()
+    def unit_of_work(self, *, intake: bool = False) -> AbstractContextManager[Session]:
+        """One write transaction, committed as a whole or not at all (``intake``: a sender waits for it)."""
+        return self.database.unit_of_work(intake=intake)
 
     @cached_property
     def calendars(self) -> Calendars:

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -194,3 +195,41 @@ def test_worker_pool_shares_one_loaded_model_and_processes_everything(robot, gat
     assert len(sink.wait_for(6)) == 6
     with robot.sessions() as session:
         assert len(session.scalars(select(Appeal)).all()) == 6
+
+
+def test_intake_goes_ahead_of_waiting_workers_for_the_sqlite_write_lock(tmp_path):
+    """R1 (acknowledged within seconds, storage before 250): on SQLite the gateway's commit waits for
+    the single writer; a worker waiting at the same time stands back, so a worker committing chunk
+    after chunk cannot keep a sender waiting. Each lock here is another process's view (own fds)."""
+    from robot.storage.db import WriteLock
+
+    path = tmp_path / "db.writelock"
+    for _ in range(5):  # the order must hold every time, not by luck
+        holder, intake, worker = (WriteLock(path, 5.0) for _ in range(3))
+        order: list[str] = []
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with holder.held():
+                held.set()
+                release.wait(5)
+
+        def take(lock: WriteLock, name: str, priority: bool) -> None:
+            with lock.held(priority=priority):
+                order.append(name)
+
+        holding = threading.Thread(target=hold)
+        holding.start()
+        assert held.wait(5)
+        waiting_worker = threading.Thread(target=take, args=(worker, "worker", False))
+        waiting_worker.start()
+        waiting_intake = threading.Thread(target=take, args=(intake, "intake", True))
+        waiting_intake.start()
+        deadline = time.monotonic() + 5
+        while not WriteLock(path, 1.0)._intake_waits() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert WriteLock(path, 1.0)._intake_waits()  # the gateway is waiting now
+        release.set()
+        for thread in (holding, waiting_worker, waiting_intake):
+            thread.join(5)
+        assert order == ["intake", "worker"]

@@ -71,6 +71,13 @@ class WriteLock:
 
     A thread lock for the threads of this process, then ``flock`` on a file beside the database
     for the other processes; the kernel releases it if a process dies holding it.
+
+    Intake goes first: a sender waits for its 250 until the raw message is committed, while a
+    worker's registration can wait a few milliseconds unseen. A ``priority`` writer (the SMTP
+    gateway, the IMAP intake, the web reception) holds a shared lock on a second file while it
+    waits; an ordinary writer checks that file before each try and stands back while anyone
+    holds it, so a worker that commits chunk after chunk cannot take the lock again and again
+    ahead of a waiting gateway.
     """
 
     def __init__(self, path: Path, timeout_s: float) -> None:
@@ -78,29 +85,55 @@ class WriteLock:
         self.timeout_s = timeout_s
         self._threads = threading.Lock()
         self._fd: int | None = None
+        self._waiting_fd: int | None = None
 
     def _file(self) -> int:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
 
+    def _waiting(self) -> int:
+        if self._waiting_fd is None:
+            self._waiting_fd = os.open(self.path.with_name(self.path.name + ".intake"), os.O_RDWR | os.O_CREAT, 0o600)
+        return self._waiting_fd
+
+    def _intake_waits(self) -> bool:
+        """Whether a priority writer is waiting (it holds the second file shared)."""
+        waiting = self._waiting()
+        try:
+            fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno in (errno.EAGAIN, errno.EACCES):
+                return True
+            raise
+        fcntl.flock(waiting, fcntl.LOCK_UN)
+        return False
+
     @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, *, priority: bool = False) -> Iterator[None]:
         deadline = time.monotonic() + self.timeout_s
         if not self._threads.acquire(timeout=self.timeout_s):
             raise OperationalError("write lock", {}, TimeoutError("database write lock busy"))
         try:
             fd = self._file()
-            pause = 0.0002
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as error:
-                    if error.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                        raise OperationalError("write lock", {}, error) from error
-                    time.sleep(pause)
-                    pause = min(pause * 2, 0.002)
+            if priority:
+                fcntl.flock(self._waiting(), fcntl.LOCK_SH)
+            try:
+                pause = 0.0002
+                while True:
+                    try:
+                        if not priority and self._intake_waits() and time.monotonic() < deadline:
+                            raise BlockingIOError(errno.EAGAIN, "an intake is waiting")
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except OSError as error:
+                        if error.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                            raise OperationalError("write lock", {}, error) from error
+                        time.sleep(pause)
+                        pause = min(pause * 2, 0.002)
+            finally:
+                if priority:
+                    fcntl.flock(self._waiting(), fcntl.LOCK_UN)
             try:
                 yield
             finally:
@@ -122,9 +155,12 @@ class Database:
             self.write_lock = WriteLock(Path(f"{url.database}.writelock"), busy_timeout_ms / 1000)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
-        with self.write_lock.held() if self.write_lock else nullcontext():
+    def unit_of_work(self, *, intake: bool = False) -> Iterator[Session]:
+        """One write transaction: committed when the block ends, rolled back if it raises.
+
+        ``intake``: a sender waits for this commit (SMTP 250, IMAP \\Seen, HTTP 201); on SQLite it
+        goes ahead of waiting workers (``WriteLock``)."""
+        with self.write_lock.held(priority=intake) if self.write_lock else nullcontext():
             session = self._writer_sessions()
             try:
                 yield session
