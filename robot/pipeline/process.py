@@ -123,6 +123,7 @@ def _prepare_many(robot: Robot, raws: Sequence[RawMessage]) -> tuple[dict[int, P
                 done, state = _read(robot, session, raw)
             except Exception as error:
                 failed.append((raw.id, error))
+                session.rollback()  # a failed query must not leave the next message a broken transaction
                 continue
             if done is not None:
                 prepared[raw.id] = done
@@ -138,6 +139,7 @@ def _prepare_many(robot: Robot, raws: Sequence[RawMessage]) -> tuple[dict[int, P
                                            result if result is not None else classify(mail.subject, mail.text))
             except Exception as error:
                 failed.append((raw.id, error))
+                session.rollback()
     return prepared, failed
 
 
