@@ -131,6 +131,31 @@ def test_messages_classified_together_fail_alone(robot, monkeypatch):
     assert len(appeals) == 1
 
 
+def test_a_message_whose_reading_breaks_the_query_does_not_take_the_batch_with_it(robot, monkeypatch):
+    """Nothing is dropped (R1): the messages of one job are read through one session; a query that
+    fails for one of them (on PostgreSQL that aborts the transaction) must not fail the next."""
+    from sqlalchemy import text
+
+    import robot.pipeline.process as process
+    from robot.intake.accept import accept
+
+    real = process.find_thread
+
+    def find_thread(session, settings, key, mail, sender):
+        if "взрыв" in (mail.text or ""):
+            session.execute(text("SELECT * FROM no_such_table"))
+        return real(session, settings, key, mail, sender)
+
+    monkeypatch.setattr(process, "find_thread", find_thread)
+    bad = accept(robot, customer_mail(body="взрыв", message_id="<customer-9@example.ru>"), channel="email",
+                 mail_from="ivanov@example.ru").raw_id
+    good = accept(robot, customer_mail(), channel="email", mail_from="ivanov@example.ru").raw_id
+    process.process_many(robot, [bad, good])
+    with robot.sessions() as session:
+        statuses = dict(session.execute(select(RawMessage.id, RawMessage.status)).all())
+    assert statuses == {bad: "quarantined", good: "processed"}
+
+
 def test_unprocessable_message_goes_to_quarantine_and_can_be_retried(robot, gateway, sink, monkeypatch):
     """Nothing is dropped: a message that breaks the pipeline waits in quarantine for a human."""
     import robot.pipeline.process as process
