@@ -244,3 +244,32 @@ def test_imap_command_without_a_mailbox_says_what_is_missing(settings):
                             capture_output=True, timeout=60, check=False)
     assert result.returncode == 2
     assert b"MAILROBOT_IMAP_HOST" in result.stderr
+
+
+def test_up_with_a_mailbox_reads_it_and_acknowledges(dovecot, mailbox_user, customer, sink, tmp_path):
+    """R1: `mailrobot up` with a mailbox configured runs the IMAP intake beside the gateway (a part
+    forked like the others): mail appended to the mailbox is acknowledged, then \\Seen."""
+    from robot.config import Settings
+    from tests.conftest import free_port
+    from tests.test_up import MAILROBOT_UP, _processes_mentioning, _wait_for_port
+
+    data_dir = tmp_path / "var"
+    settings = Settings(data_dir=data_dir, smtp_port=free_port(), web_port=free_port(), workers=1,
+                        outbound_smtp_host=sink.host, outbound_smtp_port=sink.port, imap_host=dovecot.host,
+                        imap_port=dovecot.port, imap_tls="none", imap_user=mailbox_user, imap_password=PASSWORD,
+                        imap_poll_s=1)
+    env = settings_env(settings)
+    env.pop("MAILROBOT_REDIS_URL", None)
+    process = subprocess.Popen(MAILROBOT_UP, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(settings.smtp_port, process)
+        deliver(customer, b"Return-Path: <ivanov@example.ru>\r\n" + customer_mail(message_id="<up-imap@example.ru>"))
+        [ack] = sink.wait_for(1, timeout=60)
+        assert ack["In-Reply-To"] == "<up-imap@example.ru>"
+        assert wait_until(lambda: flags_in(customer) == [(b"\\Seen",)], timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0].decode(errors="replace")
+    assert process.returncode == 0, output
+    assert "Traceback" not in output
+    assert _processes_mentioning(str(data_dir)) == []
