@@ -15,10 +15,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from robot.app import Robot
 from robot.desk.audit import Actor
@@ -126,3 +127,12 @@ def harden(response: Response) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
+
+
+def staff_page(request: Request, template: str, context: dict[str, Any], *, status: int = 200,
+               staff: Staff | None = None) -> HTMLResponse:
+    """A staff page (desk, campaigns): ``template`` with the member and their CSRF token, hardened."""
+    response = request.app.state.templates.TemplateResponse(
+        request, template, {"staff": staff, "csrf": staff.csrf if staff else None, **context}, status_code=status)
+    harden(response)
+    return response

@@ -43,6 +43,7 @@ from robot.web.auth import (
     client_ip,
     current_staff,
     harden,
+    staff_page,
     staff_posting,
 )
 
@@ -93,11 +94,7 @@ def _directory(request: Request) -> QueueDirectory:
 
 def _render(request: Request, template: str, context: dict[str, Any], *, status: int = 200,
             staff: Staff | None = None) -> HTMLResponse:
-    response = request.app.state.templates.TemplateResponse(
-        request, f"desk/{template}.html.j2", {"staff": staff, "csrf": staff.csrf if staff else None, **context},
-        status_code=status)
-    harden(response)
-    return response
+    return staff_page(request, f"desk/{template}.html.j2", context, status=status, staff=staff)
 
 
 def _back(number: str, **query: str) -> RedirectResponse:

@@ -33,7 +33,7 @@ from robot.informer.progress import (
 from robot.informer.texts import install_filters, names, refusal_text
 from robot.informer.window import SendingWindow
 from robot.storage.models import Campaign
-from robot.web.auth import Staff, current_staff, harden, staff_posting
+from robot.web.auth import Staff, current_staff, staff_page, staff_posting
 
 public = APIRouter(prefix="/informer")
 desk = APIRouter(prefix="/desk/campaigns")
@@ -57,11 +57,7 @@ def _robot(request: Request) -> Robot:
 
 def _render(request: Request, template: str, context: dict[str, Any], *, status: int = 200,
             staff: Staff | None = None) -> HTMLResponse:
-    response = request.app.state.templates.TemplateResponse(
-        request, f"informer/{template}.html.j2", {"staff": staff, "csrf": staff.csrf if staff else None, **context},
-        status_code=status)
-    harden(response)
-    return response
+    return staff_page(request, f"informer/{template}.html.j2", context, status=status, staff=staff)
 
 
 # --- the customer's confirmation -------------------------------------------------------------
