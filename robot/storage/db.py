@@ -84,28 +84,18 @@ class WriteLock:
         self.path = path
         self.timeout_s = timeout_s
         self._threads = threading.Lock()
-        self._fd: int | None = None
-        self._waiting_fd: int | None = None
+        self._fds: dict[str, int] = {}
 
-    def _file(self) -> int:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        return self._fd
-
-    def _waiting(self) -> int:
-        if self._waiting_fd is None:
-            self._waiting_fd = os.open(self.path.with_name(self.path.name + ".intake"), os.O_RDWR | os.O_CREAT, 0o600)
-        return self._waiting_fd
+    def _file(self, suffix: str = "") -> int:
+        if suffix not in self._fds:
+            self._fds[suffix] = os.open(self.path.with_name(self.path.name + suffix), os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fds[suffix]
 
     def _intake_waits(self) -> bool:
         """Whether a priority writer is waiting (it holds the second file shared)."""
-        waiting = self._waiting()
-        try:
-            fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno in (errno.EAGAIN, errno.EACCES):
-                return True
-            raise
+        waiting = self._file(".intake")
+        if not _try_flock(waiting, fcntl.LOCK_EX):
+            return True
         fcntl.flock(waiting, fcntl.LOCK_UN)
         return False
 
@@ -117,29 +107,36 @@ class WriteLock:
         try:
             fd = self._file()
             if priority:
-                fcntl.flock(self._waiting(), fcntl.LOCK_SH)
+                fcntl.flock(self._file(".intake"), fcntl.LOCK_SH)
             try:
                 pause = 0.0002
-                while True:
-                    try:
-                        if not priority and self._intake_waits() and time.monotonic() < deadline:
-                            raise BlockingIOError(errno.EAGAIN, "an intake is waiting")
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except OSError as error:
-                        if error.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                            raise OperationalError("write lock", {}, error) from error
-                        time.sleep(pause)
-                        pause = min(pause * 2, 0.002)
+                # An ordinary writer tries only while no intake waits (or once its own time is up).
+                while not ((priority or time.monotonic() > deadline or not self._intake_waits())
+                           and _try_flock(fd, fcntl.LOCK_EX)):
+                    if time.monotonic() > deadline:
+                        raise OperationalError("write lock", {}, TimeoutError("database write lock busy"))
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.002)
             finally:
                 if priority:
-                    fcntl.flock(self._waiting(), fcntl.LOCK_UN)
+                    fcntl.flock(self._file(".intake"), fcntl.LOCK_UN)
             try:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
+
+
+def _try_flock(fd: int, operation: int) -> bool:
+    """Take ``flock`` at once or say it is held by someone else."""
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise OperationalError("write lock", {}, error) from error
+    return True
 
 
 class Database:
