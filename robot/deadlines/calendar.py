@@ -67,6 +67,10 @@ class WorkCalendar:
         # Years are filled in lazily by the package as dates are asked about.
         return holidays.country_holidays("RU")
 
+    def is_holiday(self, day: date) -> bool:
+        """Whether ``day`` is a public holiday of the production calendar (not a weekend as such)."""
+        return day in self._holidays
+
     def is_working_day(self, day: date) -> bool:
         if day in self.overrides.days_off:
             return False

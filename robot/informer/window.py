@@ -12,16 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
-
-import holidays
 
 from robot.deadlines.calendar import WorkCalendar
-
-
-@lru_cache(maxsize=1)
-def _russian_holidays() -> holidays.HolidayBase:
-    return holidays.country_holidays("RU")
 
 
 @dataclass(frozen=True)
@@ -35,7 +27,7 @@ class SendingWindow:
         if day in overrides.days_off or day.weekday() == 6:
             return False
         # A Saturday that is no holiday of the production calendar.
-        return day.weekday() == 5 and day not in _russian_holidays()
+        return day.weekday() == 5 and not self.calendar.is_holiday(day)
 
     def _hours(self, day: date) -> tuple[datetime, datetime]:
         start = datetime.combine(day, self.calendar.day_starts, tzinfo=self.calendar.tz)
