@@ -26,6 +26,7 @@ from robot.deadlines.calendars import UnknownCalendar
 from robot.deadlines.limits import due_at
 from robot.deadlines.schedule import schedule_after_commit
 from robot.storage.models import Appeal, DueAction
+from robot.storage.rows import add_rows
 
 log = logging.getLogger("robot.deadlines")
 
@@ -76,7 +77,7 @@ def compute_due(robot: Robot, *, registered_at: datetime, kind: str, channel: st
 
 def appeal_due(robot: Robot, appeal: Appeal, calendar: WorkCalendar | None = None) -> datetime:
     return compute_due(robot, registered_at=appeal.registered_at, kind=appeal.deadline_kind or appeal.kind,
-                       channel=appeal.channel, queue=appeal.queue, extension_days=appeal.extension_days,
+                       channel=appeal.channel, queue=appeal.queue, extension_days=appeal.extension_days or 0,
                        calendar=calendar)
 
 
@@ -103,14 +104,17 @@ def register_deadlines(robot: Robot, session: Session, appeal: Appeal, *, deadli
                        now: datetime | None = None) -> datetime:
     """Set a newly registered appeal's due date and plan its due actions; returns the due moment.
 
-    Call it in the registering transaction, after the appeal is flushed (it needs the id) and
-    before the acknowledgement is rendered (which shows the date). ``deadline_kind``: the kind
+    Call it in the registering transaction, once the appeal is added to the session (a new one is
+    flushed here, with its due date, for the id the due actions need) and before the
+    acknowledgement is rendered (which shows the date). ``deadline_kind``: the kind
     whose limit applies when it is not the appeal's own (a doubtful kind takes the earliest).
     """
     now = now or robot.clock.now()
     appeal.deadline_kind = deadline_kind if deadline_kind and deadline_kind != appeal.kind else None
     calendar = calendar_for(robot, appeal.queue)
     appeal.due_at = appeal_due(robot, appeal, calendar)
+    if appeal.id is None:
+        session.flush()  # one INSERT with the due date, and the id the due actions need
     if not is_finished(appeal):
         _write(robot, session, appeal, desired(calendar, appeal, now, customer_notified=False), now)
     return appeal.due_at
@@ -167,7 +171,8 @@ def _notified(session: Session, appeal: Appeal) -> bool:
 
 
 def _write(robot: Robot, session: Session, appeal: Appeal, plan: list[Planned], now: datetime) -> None:
-    for item in plan:
-        session.add(DueAction(appeal_id=appeal.id, action=item.action, due_at=item.due_at, deadline_at=appeal.due_at,
-                              version=appeal.deadline_version, state="pending", created_at=now))
+    add_rows(session, DueAction, [
+        {"appeal_id": appeal.id, "action": item.action, "due_at": item.due_at, "deadline_at": appeal.due_at,
+         "version": appeal.deadline_version, "state": "pending", "created_at": now}
+        for item in plan])
     schedule_after_commit(robot, session, moments=[item.due_at for item in plan])

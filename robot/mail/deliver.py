@@ -21,6 +21,7 @@ from robot.app import Robot
 from robot.dispatch import DELIVER_MAIL
 from robot.mail.bounces import mark_bouncing
 from robot.storage.models import Event, OutboundMail
+from robot.storage.rows import add_rows
 
 log = logging.getLogger("robot.mail.deliver")
 
@@ -98,21 +99,28 @@ def deliver_many(robot: Robot, outbound_ids: Sequence[int], *, claimed: bool = F
 def _record_outcomes(robot: Robot, mails: dict[int, OutboundMail],
                      outcomes: dict[int, tuple[str, str | None, datetime | None]]) -> None:
     now = robot.clock.now()
+    table = OutboundMail.__table__
+    sent = [outbound_id for outbound_id, (status, _, _) in outcomes.items() if status == "sent"]
+    events: list[dict[str, object]] = []
     with robot.unit_of_work() as session:
+        if sent:  # the usual case, one statement for all
+            session.execute(update(table).where(table.c.id.in_(sent)).values(status="sent", sent_at=now, last_error=None))
         for outbound_id, (status, error, retry_at) in outcomes.items():
             mail = mails[outbound_id]
             if status == "retry":
-                session.execute(update(OutboundMail).where(OutboundMail.id == outbound_id)
+                session.execute(update(table).where(table.c.id == outbound_id)
                                 .values(next_attempt_at=retry_at, last_error=error))
                 continue
-            session.execute(update(OutboundMail).where(OutboundMail.id == outbound_id)
-                            .values(status=status, sent_at=now if status == "sent" else None, last_error=error))
+            if status != "sent":
+                session.execute(update(table).where(table.c.id == outbound_id)
+                                .values(status=status, sent_at=None, last_error=error))
             if status == "failed" and error and error.startswith(RECIPIENT_REFUSED):
                 # The same news as a bounce, only sooner: no more automatic mail to the address.
                 mark_bouncing(session, mail.rcpt_to, now, outbound_id=mail.id, status=None, diagnostic=error[:1000])
-            session.add(Event(appeal_id=mail.appeal_id, at=now, actor="robot", action=f"mail_{status}",
-                              detail={"outbound_id": mail.id, "purpose": mail.purpose, "to": mail.rcpt_to,
-                                      **({"error": error} if error else {})}))
+            events.append({"appeal_id": mail.appeal_id, "at": now, "actor": "robot", "action": f"mail_{status}",
+                           "detail": {"outbound_id": mail.id, "purpose": mail.purpose, "to": mail.rcpt_to,
+                                      **({"error": error} if error else {})}})
+        add_rows(session, Event, events)
     for outbound_id, (status, error, retry_at) in outcomes.items():
         mail = mails[outbound_id]
         if status == "retry":

@@ -15,11 +15,12 @@ from robot.mail.parse import ParsedMail
 from robot.mail.tokens import make_message_id
 from robot.pipeline.decide import Decision
 from robot.storage.models import Appeal, Event, Message, OutboundMail
+from robot.storage.rows import add_row, add_rows
 
 
 def first_reply(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail, decision: Decision, *,
-                claim: bool = False) -> OutboundMail:
-    """Render the reply ``decision`` asks for and store it as mail due for delivery now.
+                claim: bool = False) -> int:
+    """Render the reply ``decision`` asks for and store it as mail due for delivery now; returns its id.
 
     With ``claim`` the mail is stored already claimed by the caller, who delivers it right after
     the commit (saving a transaction); should the caller die, the claim's lease runs out and the
@@ -50,24 +51,16 @@ def first_reply(robot: Robot, session: Session, appeal: Appeal, mail: ParsedMail
         "missing": list(appeal.missing_fields or []),  # what ask_missing asks for (R10)
     }
     composed = compose(robot.templates, decision.reply, envelope, context)
-    outbound = OutboundMail(
-        appeal_id=appeal.id,
-        purpose=decision.reply,
-        created_at=now,
-        message_id=envelope.message_id,
-        mail_from=settings.mail_from,
-        rcpt_to=envelope.to_addr,
-        raw=composed.raw,
-        attempts=1 if claim else 0,
-        next_attempt_at=now + LEASE if claim else now,
-    )
-    session.add(outbound)
-    session.flush()
-    session.add(Message(
-        appeal_id=appeal.id, direction="out", created_at=now, outbound_id=outbound.id,
-        message_id=envelope.message_id, sender=settings.mail_from, subject=composed.subject,
-        text=composed.text,
-    ))
-    session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action=f"{decision.reply}_queued",
-                      detail={"outbound_id": outbound.id, "to": envelope.to_addr}))
-    return outbound
+    outbound_id = add_row(session, OutboundMail, {
+        "appeal_id": appeal.id, "purpose": decision.reply, "created_at": now, "message_id": envelope.message_id,
+        "mail_from": settings.mail_from, "rcpt_to": envelope.to_addr, "raw": composed.raw,
+        "attempts": 1 if claim else 0, "next_attempt_at": now + LEASE if claim else now,
+    })
+    add_row(session, Message, {
+        "appeal_id": appeal.id, "direction": "out", "created_at": now, "outbound_id": outbound_id,
+        "message_id": envelope.message_id, "sender": settings.mail_from, "subject": composed.subject,
+        "text": composed.text,
+    })
+    add_rows(session, Event, [{"appeal_id": appeal.id, "at": now, "actor": "robot", "action": f"{decision.reply}_queued",
+                               "detail": {"outbound_id": outbound_id, "to": envelope.to_addr}}])
+    return outbound_id

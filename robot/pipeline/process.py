@@ -32,9 +32,9 @@ from robot.pipeline.register import next_number
 from robot.pipeline.thread import (
     REPLY_CHANNELS,
     Thread,
+    add_inbound_message,
     find_thread,
     flag_unjoined,
-    inbound_message,
     join,
     own_domain,
 )
@@ -43,6 +43,7 @@ from robot.routing import Facts, Routing
 from robot.routing.actions import ASK_TEMPLATE
 from robot.routing.history import earlier_territory
 from robot.storage.models import Appeal, Event, Message, RawMessage
+from robot.storage.rows import add_rows
 
 log = logging.getLogger("robot.pipeline")
 
@@ -238,7 +239,7 @@ def _record(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared)
         return None
     if decision.reply == ASK_TEMPLATE and appeal.status == "registered":
         appeal.status = "awaiting_customer"  # R10: the reply asks the customer for what is missing
-    return first_reply(robot, session, appeal, prepared.mail, decision, claim=True).id
+    return first_reply(robot, session, appeal, prepared.mail, decision, claim=True)
 
 
 def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepared) -> Appeal:
@@ -278,19 +279,20 @@ def _register(robot: Robot, session: Session, raw: RawMessage, prepared: Prepare
     if prepared.web_form is not None:
         prepared.web_form.fill(appeal)
     session.add(appeal)
-    session.flush()
     # The due date by the queue's calendar and the channel's limit (R13, R14), and the rows of
     # what falls due (reminder, escalation, R15 notice), in this same transaction.
     register_deadlines(robot, session, appeal, deadline_kind=decision.deadline_kind)
-    session.add(inbound_message(raw, mail, appeal.id, registered_at))
-    session.add(Event(appeal_id=appeal.id, raw_message_id=raw.id, at=robot.clock.now(), actor="robot",
-                      action="registered",
-                      detail={"number": number, "kind": result.kind, "scores": result.kind_scores,
-                              "model": result.model, "defects": len(mail.defects), "decision": decision.as_dict()}))
-    session.add(Event(appeal_id=appeal.id, at=robot.clock.now(), actor="robot", action="routed",
-                      detail={"queue": routing.queue, "rules_version": routing.rules_version,
-                              "hits": [hit["rule"] for hit in routing.hits], "territory": territory.unit,
-                              "reply": decision.reply, "priority": routing.priority, "missing": routing.missing}))
+    add_inbound_message(session, raw, mail, appeal.id, registered_at)
+    now = robot.clock.now()
+    add_rows(session, Event, [
+        {"appeal_id": appeal.id, "raw_message_id": raw.id, "at": now, "actor": "robot", "action": "registered",
+         "detail": {"number": number, "kind": result.kind, "scores": result.kind_scores, "model": result.model,
+                    "defects": len(mail.defects), "decision": decision.as_dict()}},
+        {"appeal_id": appeal.id, "raw_message_id": None, "at": now, "actor": "robot", "action": "routed",
+         "detail": {"queue": routing.queue, "rules_version": routing.rules_version,
+                    "hits": [hit["rule"] for hit in routing.hits], "territory": territory.unit,
+                    "reply": decision.reply, "priority": routing.priority, "missing": routing.missing}},
+    ])
     log.info("registered %s (%s, %s) → %s from raw message %s", number, result.kind, decision.status, routing.queue,
              raw.id)
     return appeal

@@ -14,16 +14,14 @@ from robot.storage.models import RegistrationCounter
 
 
 def next_number(session: Session, year: int) -> tuple[int, str]:
-    seq = session.scalar(
-        update(RegistrationCounter)
-        .where(RegistrationCounter.year == year)
-        .values(last=RegistrationCounter.last + 1)
-        .returning(RegistrationCounter.last)
-    )
+    counter = RegistrationCounter.__table__
+    with session.no_autoflush:  # nothing pending in the session has to be written before the counter
+        seq = session.scalar(update(counter).where(counter.c.year == year).values(last=counter.c.last + 1)
+                             .returning(counter.c.last))
     if seq is None:
         try:
             with session.begin_nested():
-                session.execute(insert(RegistrationCounter).values(year=year, last=1))
+                session.execute(insert(counter).values(year=year, last=1))
             seq = 1
         except IntegrityError:
             # Another transaction created the year's counter first; take the next value from it.

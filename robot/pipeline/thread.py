@@ -42,6 +42,7 @@ from robot.storage.models import (
     OutboundMail,
     RawMessage,
 )
+from robot.storage.rows import add_row, add_rows
 
 log = logging.getLogger("robot.pipeline.thread")
 
@@ -130,19 +131,19 @@ def _appeals(session: Session, column, values: Iterable[object]) -> list[Appeal]
     return list(session.scalars(select(Appeal).where(column.in_(values)))) if values else []
 
 
-def inbound_message(raw: RawMessage, mail: ParsedMail, appeal_id: int, at: datetime) -> Message:
-    """The readable inbound message of an appeal, with its attachments."""
-    message = Message(
-        appeal_id=appeal_id, direction="in", created_at=at, raw_message_id=raw.id,
-        message_id=mail.message_id, sender=mail.from_addr, subject=mail.subject, text=mail.text,
-        html=mail.html, defects=mail.defects,
-    )
-    message.attachments = [
-        Attachment(filename=a.filename, content_type=a.content_type, size=len(a.content), sha256=a.sha256,
-                   content=a.content)
+def add_inbound_message(session: Session, raw: RawMessage, mail: ParsedMail, appeal_id: int, at: datetime) -> int:
+    """Store the readable inbound message of an appeal, with its attachments; returns its id."""
+    message_id = add_row(session, Message, {
+        "appeal_id": appeal_id, "direction": "in", "created_at": at, "raw_message_id": raw.id,
+        "message_id": mail.message_id, "sender": mail.from_addr, "subject": mail.subject, "text": mail.text,
+        "html": mail.html, "defects": mail.defects,
+    })
+    add_rows(session, Attachment, [
+        {"message_id": message_id, "filename": a.filename, "content_type": a.content_type, "size": len(a.content),
+         "sha256": a.sha256, "content": a.content}
         for a in mail.attachments
-    ]
-    return message
+    ])
+    return message_id
 
 
 def join(robot: Robot, session: Session, raw: RawMessage, mail: ParsedMail, thread: Thread, *,
@@ -155,7 +156,7 @@ def join(robot: Robot, session: Session, raw: RawMessage, mail: ParsedMail, thre
     now = robot.clock.now()
     appeal_id = thread.appeal_id
     before = session.scalar(select(Appeal.status).where(Appeal.id == appeal_id))
-    session.add(inbound_message(raw, mail, appeal_id, raw.received_at))
+    add_inbound_message(session, raw, mail, appeal_id, raw.received_at)
     raw.status, raw.processed_at, raw.appeal_id = "processed", now, appeal_id
     # Conditional updates, so two replies processed at once by two workers both count.
     reopened = session.scalar(update(Appeal).where(Appeal.id == appeal_id, Appeal.status.in_(REOPENED_FROM))
@@ -181,7 +182,7 @@ def join(robot: Robot, session: Session, raw: RawMessage, mail: ParsedMail, thre
         session.add(Event(appeal_id=appeal_id, at=now, actor="robot", action="no_reply", detail={"reason": block}))
         return None
     notice = Decision(appeal.status, "reply_added", appeal.kind, appeal.kind)
-    return first_reply(robot, session, appeal, mail, notice, claim=True).id
+    return first_reply(robot, session, appeal, mail, notice, claim=True)
 
 
 def reroute(robot: Robot, session: Session, appeal: Appeal, now: datetime) -> None:
