@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import pickle
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,10 @@ def char_wb_ngrams(text: str, min_n: int = 2, max_n: int = 5) -> list[str]:
     return ngrams
 
 
+#: Distinct words whose n-gram columns a process keeps (a few MB); the cache starts over beyond it.
+_WORD_CACHE = 50_000
+
+
 @dataclass
 class Tfidf:
     """A fitted ``TfidfVectorizer`` (sublinear tf, idf, L2 rows) reduced to its vocabulary and idf.
@@ -105,14 +110,40 @@ class Tfidf:
     def analyze(self, doc: str) -> list[str]:
         return stem_features(doc) if self.analyzer == "stems" else char_wb_ngrams(doc, *self.ngram_range)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_word_columns", None)  # a cache of this process, not part of the model
+        return state
+
+    def _char_counts(self, doc: str) -> dict[int, int]:
+        """Column → count of ``doc``'s character n-grams. The n-grams stay inside words, so each
+        distinct word is looked up once (a word's columns are cached for the process: the same
+        words come back in every letter), and repeated words add their count."""
+        cache: dict[str, list[int]] = self.__dict__.setdefault("_word_columns", {})
+        if len(cache) > _WORD_CACHE:
+            cache.clear()
+        row: dict[int, int] = {}
+        for word, count in Counter(doc.lower().split()).items():
+            columns = cache.get(word)
+            if columns is None:
+                lookup = self.vocabulary.get
+                columns = cache[word] = [c for c in map(lookup, char_wb_ngrams(word, *self.ngram_range))
+                                         if c is not None]
+            for column in columns:
+                row[column] = row.get(column, 0) + count
+        return row
+
     def transform(self, docs: list[str]) -> csr_matrix:
         vocabulary, indices, counts, indptr = self.vocabulary, [], [], [0]
         for doc in docs:
-            row: dict[int, int] = {}
-            for feature in self.analyze(doc):
-                column = vocabulary.get(feature)
-                if column is not None:
-                    row[column] = row.get(column, 0) + 1
+            if self.analyzer == "char_wb":
+                row = self._char_counts(doc)
+            else:
+                row = {}
+                for feature in self.analyze(doc):
+                    column = vocabulary.get(feature)
+                    if column is not None:
+                        row[column] = row.get(column, 0) + 1
             indices.extend(row)
             counts.extend(row.values())
             indptr.append(len(indices))

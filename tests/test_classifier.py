@@ -172,11 +172,16 @@ def test_reduced_vectorizers_say_what_scikit_learn_says():
 
     train, heldout = load_corpus()
     docs = [normalise(r.subject, r.text) for r in train[:400]]
-    others = [normalise(r.subject, r.text) for r in heldout[:100]] + ["", "   ", "!!!", "net sveta", "Ёлка  \t ёж"]
+    others = [normalise(r.subject, r.text) for r in heldout[:100]] + ["", "   ", "!!!", "net sveta", "Ёлка  \t ёж",
+                                                                       "свет свет СВЕТ свет, ааааа ааааа"]
     for vectorizer in _vectorizers():
         vectorizer.fit(docs)
         reduced = Tfidf.from_sklearn(vectorizer)
         assert abs(reduced.transform(others) - vectorizer.transform(others)).max() < 1e-6
+        # Again, from the words' cached columns (char n-grams), in another order: the same numbers.
+        again = reduced.transform(others[::-1])
+        assert abs(again - vectorizer.transform(others[::-1])).max() < 1e-6
+        assert "_word_columns" not in pickle.loads(pickle.dumps(reduced)).__dict__  # the cache is not saved
 
 
 def test_loading_the_model_does_not_import_scikit_learn():
