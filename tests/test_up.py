@@ -129,3 +129,18 @@ def test_a_part_that_dies_is_forked_again_and_serves(tmp_path, sink):
     assert process.returncode == 0, output
     assert "smtp exited with status -9; restarting" in output
     assert _processes_mentioning(str(data_dir)) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no scheduler autogroups on this kernel")
+def test_worker_niceness_reaches_the_scheduling_group_of_a_part():
+    """MAILROBOT_WORKER_NICE: a part started by `up` leads a session, which Linux schedules as one
+    group; the niceness must be the group's too, or the workers take as much CPU as the gateway."""
+    code = ("import os; os.setsid(); from robot.cli.main import lower_priority; lower_priority(7); "
+            "print(os.nice(0), open('/proc/self/autogroup').read().split()[-1])")
+    alone = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60)
+    assert alone.stdout.split() == ["7", "7"]
+    # From a shell's session, the shell's group is left alone.
+    code = ("from robot.cli.main import lower_priority; before = open('/proc/self/autogroup').read(); "
+            "lower_priority(7); print(open('/proc/self/autogroup').read() == before)")
+    shell = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60)
+    assert shell.stdout.strip() == "True"

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -111,6 +112,22 @@ def smtp() -> None:
     robot.close()
 
 
+def lower_priority(nice: int) -> None:
+    """Raise this process's niceness by ``nice``, and its scheduling group's when it leads a session.
+
+    Linux schedules each session's processes as one group (autogroup) and shares the CPU fairly
+    between groups; niceness only counts inside a group. A part that `mailrobot up` starts has a
+    session of its own, so without the group's niceness its workers would still take as much CPU
+    as the gateway. A worker started from a shell leaves the shell's group as it is.
+    """
+    os.nice(nice)
+    if os.getsid(0) == os.getpid():
+        try:
+            Path("/proc/self/autogroup").write_text(f"{nice}\n")
+        except OSError:
+            pass  # no autogroup here (disabled, or not Linux): the niceness alone counts
+
+
 @app.command()
 def worker(
     burst: Annotated[bool, typer.Option(help="Exit when the queue is empty.")] = False,
@@ -122,7 +139,7 @@ def worker(
     _logging()
     settings = Settings.load()
     if settings.worker_nice:
-        os.nice(settings.worker_nice)
+        lower_priority(settings.worker_nice)
     _worker_entry().run_worker(Robot(settings), processes=processes or settings.workers, burst=burst)
 
 
