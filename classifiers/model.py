@@ -75,8 +75,8 @@ def char_wb_ngrams(text: str, min_n: int = 2, max_n: int = 5) -> list[str]:
     return ngrams
 
 
-#: Distinct words whose n-gram columns a process keeps (a few MB); the cache starts over beyond it.
-_WORD_CACHE = 50_000
+#: Distinct words whose n-gram columns a process keeps (at most about 7 MB); the cache starts over beyond it.
+_WORD_CACHE = 20_000
 
 
 @dataclass
