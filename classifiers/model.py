@@ -18,7 +18,7 @@ import itertools
 import pickle
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,8 +75,8 @@ def char_wb_ngrams(text: str, min_n: int = 2, max_n: int = 5) -> list[str]:
     return ngrams
 
 
-#: Distinct words whose n-gram columns a process keeps (at most about 7 MB); the cache starts over beyond it.
-_WORD_CACHE = 20_000
+#: Distinct words whose n-gram columns a process keeps (about 2 MB); the cache starts over beyond it.
+_WORD_CACHE = 10_000
 
 
 @dataclass
@@ -85,12 +85,32 @@ class Tfidf:
 
     Prediction then needs neither scikit-learn nor its import time (0.9 s of a worker's start).
     Built by :meth:`from_sklearn`; training checks that both give the same matrix.
+
+    In memory the vocabulary is two NumPy arrays (the terms sorted, and their columns), not a
+    dict: a dict of 150,000 strings and ints takes about 20 MB, and every look-up writes to the
+    int it returns (its reference count), so each forked worker ended up with private copies of
+    the pages the shared model lived on. The arrays are looked up without touching a Python
+    object. The artifact still stores the dict (``__getstate__``), so its format is unchanged.
     """
 
     analyzer: str  # "stems" (stems and stem pairs) or "char_wb"
     ngram_range: tuple[int, int]
-    vocabulary: dict[str, int]
+    vocabulary: InitVar[dict[str, int]]
     idf: np.ndarray
+    terms: np.ndarray = field(init=False, repr=False)
+    columns: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self, vocabulary: dict[str, int]) -> None:
+        self._index(vocabulary)
+
+    def _index(self, vocabulary: dict[str, int]) -> None:
+        terms = sorted(vocabulary)
+        self.terms = np.array(terms, dtype=str)
+        self.columns = np.fromiter((vocabulary[t] for t in terms), dtype=np.int64, count=len(terms))
+
+    @property
+    def size(self) -> int:
+        return len(self.terms)
 
     @classmethod
     def from_sklearn(cls, vectorizer: TfidfVectorizer) -> Tfidf:
@@ -103,52 +123,81 @@ class Tfidf:
             analyzer = "char_wb"
         else:
             raise ValueError(f"analyzer {vectorizer.analyzer!r} is not reduced")
-        return cls(analyzer=analyzer, ngram_range=tuple(vectorizer.ngram_range),
-                   vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
+        vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+        if any("\x00" in term for term in vocabulary):
+            raise ValueError("a term with a NUL character cannot be looked up in a NumPy string array")
+        return cls(analyzer=analyzer, ngram_range=tuple(vectorizer.ngram_range), vocabulary=vocabulary,
                    idf=np.asarray(vectorizer.idf_))
 
     def analyze(self, doc: str) -> list[str]:
         return stem_features(doc) if self.analyzer == "stems" else char_wb_ngrams(doc, *self.ngram_range)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_word_columns", None)  # a cache of this process, not part of the model
-        return state
+        # Stored as the dict it was built from: the artifact's format does not depend on this
+        # in-memory form, and a process's word cache is not part of the model.
+        return {"analyzer": self.analyzer, "ngram_range": self.ngram_range, "idf": self.idf,
+                "vocabulary": dict(zip(self.terms.tolist(), self.columns.tolist()))}
 
-    def _char_counts(self, doc: str) -> dict[int, int]:
-        """Column → count of ``doc``'s character n-grams. The n-grams stay inside words, so each
-        distinct word is looked up once (a word's columns are cached for the process: the same
-        words come back in every letter), and repeated words add their count."""
-        cache: dict[str, list[int]] = self.__dict__.setdefault("_word_columns", {})
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        vocabulary = state.pop("vocabulary")
+        self.__dict__.update(state)
+        self._index(vocabulary)
+
+    def lookup(self, features: list[str]) -> np.ndarray:
+        """The column of each feature, -1 for a feature not in the vocabulary."""
+        query = np.array(features, dtype=str)
+        if not len(query) or not len(self.terms):
+            return np.full(len(query), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.terms, query), len(self.terms) - 1)
+        found = self.terms[at] == query
+        if any("\x00" in feature for feature in features):
+            # NumPy's strings drop trailing NULs, so such a feature could match another term; no
+            # term has a NUL (from_sklearn refuses one), so such a feature is not in the vocabulary.
+            found &= np.array(["\x00" not in feature for feature in features])
+        return np.where(found, self.columns[at], -1)
+
+    def _char_counts(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
+        """Columns (sorted) and counts of ``doc``'s character n-grams. The n-grams stay inside
+        words, so each distinct word is looked up once, and repeated words add their count. A
+        word's columns are cached for the process as packed int32 (the same words come back in
+        every letter; 10,000 words take about 2 MB)."""
+        cache: dict[str, bytes] = self.__dict__.setdefault("_word_columns", {})
         if len(cache) > _WORD_CACHE:
             cache.clear()
-        row: dict[int, int] = {}
-        for word, count in Counter(doc.lower().split()).items():
-            columns = cache.get(word)
-            if columns is None:
-                lookup = self.vocabulary.get
-                columns = cache[word] = [c for c in map(lookup, char_wb_ngrams(word, *self.ngram_range))
-                                         if c is not None]
-            for column in columns:
-                row[column] = row.get(column, 0) + count
-        return row
+        words = Counter(doc.lower().split())
+        new = [word for word in words if word not in cache]
+        if new:
+            grams = [char_wb_ngrams(word, *self.ngram_range) for word in new]
+            found = self.lookup([gram for word_grams in grams for gram in word_grams]).astype(np.int32)
+            at = 0
+            for word, word_grams in zip(new, grams):
+                columns = found[at:at + len(word_grams)]
+                cache[word] = columns[columns >= 0].tobytes()
+                at += len(word_grams)
+        packed = [cache[word] for word in words]
+        columns = np.frombuffer(b"".join(packed), dtype=np.int32)
+        weights = np.repeat(np.fromiter(words.values(), dtype=np.int64, count=len(words)),
+                            [len(columns_of_word) // 4 for columns_of_word in packed])
+        unique, at_unique = np.unique(columns, return_inverse=True)
+        return unique, np.bincount(at_unique, weights=weights, minlength=len(unique))
 
     def transform(self, docs: list[str]) -> csr_matrix:
-        vocabulary, indices, counts, indptr = self.vocabulary, [], [], [0]
+        indices: list[np.ndarray] = []
+        counts: list[np.ndarray] = []
+        indptr = [0]
         for doc in docs:
             if self.analyzer == "char_wb":
-                row = self._char_counts(doc)
+                columns, found = self._char_counts(doc)
             else:
-                row = {}
-                for feature in self.analyze(doc):
-                    column = vocabulary.get(feature)
-                    if column is not None:
-                        row[column] = row.get(column, 0) + 1
-            indices.extend(row)
-            counts.extend(row.values())
-            indptr.append(len(indices))
-        matrix = csr_matrix((np.asarray(counts, dtype=np.float32), np.asarray(indices, dtype=np.int64),
-                             np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(vocabulary)), dtype=np.float32)
+                looked_up = self.lookup(self.analyze(doc))
+                columns, found = np.unique(looked_up[looked_up >= 0], return_counts=True)
+            indices.append(columns)
+            counts.append(found)
+            indptr.append(indptr[-1] + len(columns))
+        matrix = csr_matrix((np.concatenate(counts).astype(np.float32) if counts else np.zeros(0, np.float32),
+                             np.concatenate(indices).astype(np.int64) if indices else np.zeros(0, np.int64),
+                             np.asarray(indptr, dtype=np.int64)), shape=(len(docs), self.size), dtype=np.float32)
         matrix.sort_indices()
         data = matrix.data
         np.log(data, data)
