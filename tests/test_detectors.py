@@ -314,3 +314,24 @@ def test_detectors_stay_a_leaf_package() -> None:
         cwd=Path(__file__).resolve().parents[1],
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_contact_kinds_looks_only_for_the_kinds_asked_and_finds_what_a_full_search_finds():
+    """Routing's required-field check (R10) asks for some kinds only; it runs only their checks,
+    and for every text and every choice of kinds says what the full search says."""
+    from itertools import combinations
+
+    from classifiers.corpus import load_corpus
+    from classifiers.detectors.contacts import KINDS, contact_kinds
+
+    train, _ = load_corpus()
+    texts = [f"{row.subject}\n{row.text}" for row in train[:300]]
+    texts += ["ЛИЦЕВОЙ СЧЕТ 1234567890, УЛ. ЛЕНИНА 5, ИВАНОВ ИВАН", "Звоните 8 913 123-45-67"]
+    seen: set[str] = set()
+    for text in texts:
+        everything = {kind for kind, _match in find_contacts(text)}
+        seen |= everything
+        for size in (1, 2, 3):
+            for wanted in combinations(sorted(KINDS), size):
+                assert contact_kinds(text, wanted) == everything & set(wanted), (text, wanted)
+    assert seen == KINDS  # the texts exercise every kind
