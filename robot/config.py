@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     queue_name: str = Field("mailrobot", description="RQ queue that carries the robot's jobs.")
     workers: int = Field(2, ge=1, description="RQ worker processes that `mailrobot up` (and `mailrobot worker`) runs.")
     worker_nice: int = Field(
-        0, ge=0, le=19,
-        description="Scheduling niceness of workers (raise it to favour the gateway over processing).",
+        10, ge=0, le=19,
+        description="Scheduling niceness of workers: senders waiting for their answer (SMTP, web) get the CPU first.",
     )
 
     classifier_kind_threshold: float = Field(
