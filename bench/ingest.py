@@ -676,6 +676,46 @@ def measure_ceiling(messages, sessions: int) -> dict:
             "errors": run.errors[:5]}
 
 
+def measure_gateway_alone(messages, sessions: int) -> dict:
+    """The same burst against `mailrobot smtp` alone — every message committed to SQLite and its
+    job enqueued in Redis, as in the stack, but no workers, web app or scheduler beside it: what
+    a durable gateway costs before anything competes with it for the cores or the write lock."""
+    data_dir = Path(tempfile.mkdtemp(prefix="mailrobot-bench-gateway-"))
+    socket_path = data_dir / "redis.sock"
+    redis = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(socket_path), "--save", "",
+                              "--appendonly", "no", "--dir", str(data_dir)], stdout=subprocess.DEVNULL)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROBOT_")}
+    env.update(MAILROBOT_DATA_DIR=str(data_dir), MAILROBOT_REDIS_URL=f"unix://{socket_path}",
+               MAILROBOT_SMTP_HOST="127.0.0.1", MAILROBOT_SMTP_PORT=str(port))
+    gateway = None
+    try:
+        subprocess.run([str(MAILROBOT), "db", "upgrade"], env=env, cwd=data_dir, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        gateway = subprocess.Popen([str(MAILROBOT), "smtp"], env=env, cwd=data_dir, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.STDOUT)
+        wait_port(port, 30, gateway)
+        run_client(port, messages[:50], sessions)  # warm: imports done, connections open
+        before = _cpu_s(gateway.pid)
+        run = run_client(port, messages, sessions)
+        cpu = _cpu_s(gateway.pid) - before
+    finally:
+        for process in (gateway, redis):
+            if process is None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    first, last = run.window()
+    return {"accepted": len(run.ok), "failed": len(run.sent) - len(run.ok), "seconds": round(last - first, 3),
+            "rate": round(len(run.ok) / (last - first), 1), "gateway_cpu_s": round(cpu, 2),
+            "gateway_cpu_ms_per_message": round(1000 * cpu / max(len(run.ok), 1), 2), "errors": run.errors[:5]}
+
+
 # --------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------
@@ -784,6 +824,10 @@ def main() -> int:
         print(f"ceiling: no-op aiosmtpd, {len(burst)} messages over {args.sessions} sessions ...", flush=True)
         results["ceiling"] = measure_ceiling(burst, args.sessions)
         print(f"  {results['ceiling']['rate']} msg/s", flush=True)
+        print(f"gateway alone: mailrobot smtp, the same {len(burst)} messages ...", flush=True)
+        results["gateway_alone"] = measure_gateway_alone(burst, args.sessions)
+        print(f"  {results['gateway_alone']['rate']} msg/s, "
+              f"{results['gateway_alone']['gateway_cpu_ms_per_message']} ms of CPU a message", flush=True)
 
     # 2. The sink.
     sink = SinkHandler()
@@ -946,12 +990,18 @@ def markdown(r: dict) -> str:
     burst, steady, ceiling = r.get("burst", {}), r.get("steady", {}), r.get("ceiling", {})
     blat, slat, mem = burst.get("ack_latency", {}), steady.get("ack_latency", {}), r.get("memory", {})
     p = r["params"]
+    alone = r.get("gateway_alone", {})
+    alone_pct = (round(100 * alone["rate"] / ceiling["rate"], 1) if alone.get("rate") and ceiling.get("rate")
+                 else None)
     rows = [
         ("Ceiling: no-op aiosmtpd acceptance", v(ceiling.get("rate"), " msg/s"), "", ""),
         (f"Burst acceptance ({p['messages']} msgs, {p['sessions']} sessions)", v(burst.get("acceptance_rate"), " msg/s"),
          "", ""),
         ("Acceptance vs ceiling", v(r.get("acceptance_vs_ceiling_pct"), " %"), ">= 50 %",
          verdict(r.get("acceptance_vs_ceiling_pct"), TARGETS["acceptance_vs_ceiling_pct"], True, " pp")),
+        ("Gateway alone (`mailrobot smtp`, nothing else running): acceptance, share of the ceiling, CPU a message",
+         f"{v(alone.get('rate'), ' msg/s')}, {v(alone_pct, ' %')}, {v(alone.get('gateway_cpu_ms_per_message'), ' ms')}",
+         "", ""),
         ("Burst end-to-end (first MAIL → last ack)", v(burst.get("end_to_end_rate"), " msg/s"), ">= 100 msg/s",
          verdict(burst.get("end_to_end_rate"), TARGETS["end_to_end_rate"], True, " msg/s")),
         ("Burst ack latency p50 / p95 / p99 / max",
