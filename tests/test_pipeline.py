@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from robot.mail.tokens import verify_message_id
@@ -203,3 +204,41 @@ def test_empty_return_path_is_automatic(robot, gateway, sink):
         raw = session.scalars(select(RawMessage)).one()
     assert (raw.status, raw.error) == ("automatic", "empty return path")
     assert sink.received == []
+
+
+def test_a_worker_commits_early_when_a_sender_waits_for_the_sqlite_write_lock(robot, monkeypatch):
+    """R1 (storage before 250, within seconds): a worker registers several messages a transaction,
+    but while an intake waits for SQLite's single writer it commits after each message, so the
+    sender waits for one registration, not for a whole chunk. Nothing is skipped or done twice."""
+    from sqlalchemy import event
+
+    from robot.intake.accept import accept
+    from robot.pipeline import process
+
+    lock = robot.database.write_lock
+    if lock is None:
+        pytest.skip("PostgreSQL has no single writer to wait for")
+    commits: list[int] = []
+    event.listen(robot.engine, "commit", lambda connection: commits.append(1))
+
+    def registered() -> int:
+        with robot.sessions() as session:
+            return len(session.scalars(select(Appeal.id)).all())
+
+    def stored(first: int) -> list[int]:
+        return [accept(robot, customer_mail(message_id=f"<early-{i}@example.ru>"), channel="email",
+                       mail_from="ivanov@example.ru").raw_id for i in range(first, first + 3)]
+
+    quiet = stored(0)
+    commits.clear()
+    process.process_many(robot, quiet)
+    assert (len(commits), registered()) == (1, 3)  # nobody waiting: one transaction for the three
+
+    busy = stored(3)
+    monkeypatch.setattr(lock, "intake_waits", lambda: True)
+    commits.clear()
+    process.process_many(robot, busy)
+    assert (len(commits), registered()) == (3, 6)  # a sender waiting: one message a transaction
+    with robot.sessions() as session:
+        statuses = session.scalars(select(RawMessage.status).where(RawMessage.id.in_(quiet + busy))).all()
+    assert statuses == ["processed"] * 6

@@ -78,8 +78,9 @@ def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
     """Process several raw messages, a few per write transaction; returns ids of mail claimed for delivery.
 
     Messages that arrived together are processed together: one read, one classification batch,
-    then write transactions of ``WRITE_CHUNK`` messages. Each message still succeeds or fails on
-    its own (a savepoint each): one that breaks goes to quarantine, the others are registered.
+    then write transactions of up to ``WRITE_CHUNK`` messages, committed early when an intake is
+    waiting for SQLite's write lock. Each message still succeeds or fails on its own (a savepoint
+    each): one that breaks goes to quarantine, the others are registered.
     """
     with robot.sessions() as session:
         raws = session.scalars(select(RawMessage).where(RawMessage.id.in_(list(raw_ids)),
@@ -87,12 +88,17 @@ def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
                                .order_by(RawMessage.id)).all()
     prepared, failed = _prepare_many(robot, raws)
     claimed: list[int] = []
+    waiting = robot.database.write_lock.intake_waits if robot.database.write_lock else lambda: False
     ids = sorted(prepared)
-    for start in range(0, len(ids), WRITE_CHUNK):
+    while ids:
         with robot.unit_of_work() as session:
-            rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(ids[start:start + WRITE_CHUNK]))
+            rows = session.scalars(select(RawMessage).where(RawMessage.id.in_(ids[:WRITE_CHUNK]))
                                    .order_by(RawMessage.id)).all()
+            last: int | None = None
             for raw in rows:
+                if last is not None and waiting():
+                    break  # a sender waits for the write lock: commit what is done, go on after it
+                last = raw.id
                 if raw.status != "received":
                     continue  # another run of this job got here first
                 try:
@@ -106,6 +112,7 @@ def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
                     continue
                 if outbound_id is not None:
                     claimed.append(outbound_id)
+        ids = [raw_id for raw_id in ids if last is not None and raw_id > last]
     for raw_id, error in failed:
         _quarantine(robot, raw_id, error)
     return claimed

@@ -91,6 +91,10 @@ class WriteLock:
             self._fds[suffix] = os.open(self.path.with_name(self.path.name + suffix), os.O_RDWR | os.O_CREAT, 0o600)
         return self._fds[suffix]
 
+    def intake_waits(self) -> bool:
+        """Whether a sender's intake waits for the lock now: a worker holding it commits early."""
+        return self._intake_waits()
+
     def _intake_waits(self) -> bool:
         """Whether a priority writer is waiting (it holds the second file shared)."""
         waiting = self._file(".intake")
