@@ -12,23 +12,28 @@ They do not flush the session first: a row they refer to (the appeal) must alrea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Insert, insert
 from sqlalchemy.orm import Session
 
 from robot.storage.models import Base
 
 
+@cache
+def _insert(model: type[Base], returning_id: bool) -> Insert:
+    # Built once per table: SQLAlchemy then finds its compiled form without working out a cache key.
+    table = model.__table__
+    return insert(table).returning(table.c.id) if returning_id else insert(table)
+
+
 def add_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (column → value) into ``model``'s table; one statement for all of them."""
     if rows:
-        with session.no_autoflush:
-            session.execute(insert(model.__table__), list(rows))
+        session.connection().execute(_insert(model, False), list(rows))
 
 
 def add_row(session: Session, model: type[Base], row: Mapping[str, Any]) -> int:
     """Insert one row into ``model``'s table and return its new id."""
-    table = model.__table__
-    with session.no_autoflush:
-        return session.execute(insert(table).returning(table.c.id), dict(row)).scalar_one()
+    return session.connection().execute(_insert(model, True), dict(row)).scalar_one()
