@@ -47,9 +47,10 @@ class Robot:
         """Sessions for reading; write through :meth:`unit_of_work`."""
         return self.database.sessions
 
-    def unit_of_work(self, *, intake: bool = False) -> AbstractContextManager[Session]:
-        """One write transaction, committed as a whole or not at all (``intake``: a sender waits for it)."""
-        return self.database.unit_of_work(intake=intake)
+    def unit_of_work(self, *, priority: bool = False) -> AbstractContextManager[Session]:
+        """One write transaction, committed as a whole or not at all (``priority``: ahead of the
+        workers' registrations on SQLite; see :meth:`Database.unit_of_work`)."""
+        return self.database.unit_of_work(priority=priority)
 
     @cached_property
     def calendars(self) -> Calendars:

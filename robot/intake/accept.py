@@ -84,7 +84,7 @@ def accept_many(robot: Robot, items: Sequence[Incoming]) -> list[Accepted]:
 def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[str]) -> list[Accepted]:
     # Core inserts, not ORM objects: the gateway's commit thread stores every message that arrives,
     # and the unit-of-work bookkeeping of an ORM flush cost as much as the rest of the commit.
-    with robot.unit_of_work(intake=True) as session:
+    with robot.unit_of_work(priority=True) as session:  # a sender waits for this commit
         existing = dict(session.execute(
             select(RawMessage.dedupe_key, RawMessage.id).where(RawMessage.dedupe_key.in_(set(keys)))
         ).all())

@@ -74,8 +74,8 @@ class WriteLock:
 
     Intake goes first: a sender waits for its 250 until the raw message is committed, while a
     worker's registration can wait a few milliseconds unseen. A ``priority`` writer (the SMTP
-    gateway, the IMAP intake, the web reception) holds a shared lock on a second file while it
-    waits; an ordinary writer checks that file before each try and stands back while anyone
+    gateway, the IMAP intake, the web reception; and a delivery's outcome, a few rows a worker
+    waits for before its next job) holds a shared lock on a second file while it waits; an ordinary writer checks that file before each try and stands back while anyone
     holds it, so a worker that commits chunk after chunk cannot take the lock again and again
     ahead of a waiting gateway.
     """
@@ -92,7 +92,8 @@ class WriteLock:
         return self._fds[suffix]
 
     def intake_waits(self) -> bool:
-        """Whether a sender's intake waits for the lock now: a worker holding it commits early."""
+        """Whether a priority writer (mostly a sender's intake) waits for the lock now: a worker
+        holding it commits early."""
         return self._intake_waits()
 
     def _intake_waits(self) -> bool:
@@ -156,12 +157,14 @@ class Database:
             self.write_lock = WriteLock(Path(f"{url.database}.writelock"), busy_timeout_ms / 1000)
 
     @contextmanager
-    def unit_of_work(self, *, intake: bool = False) -> Iterator[Session]:
+    def unit_of_work(self, *, priority: bool = False) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back if it raises.
 
-        ``intake``: a sender waits for this commit (SMTP 250, IMAP \\Seen, HTTP 201); on SQLite it
-        goes ahead of waiting workers (``WriteLock``)."""
-        with self.write_lock.held(priority=intake) if self.write_lock else nullcontext():
+        ``priority``: on SQLite it goes ahead of waiting workers, and a worker holding the lock
+        commits early for it (``WriteLock``). For intake, where a sender waits for this commit
+        (SMTP 250, IMAP \\Seen, HTTP 201), and for a delivery's few-row outcome, which a worker
+        waits for before it takes its next job."""
+        with self.write_lock.held(priority=priority) if self.write_lock else nullcontext():
             session = self._writer_sessions()
             try:
                 yield session
