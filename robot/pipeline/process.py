@@ -97,7 +97,7 @@ def process_many(robot: Robot, raw_ids: Sequence[int]) -> list[int]:
             last: int | None = None
             for raw in rows:
                 if last is not None and waiting():
-                    break  # a sender waits for the write lock: commit what is done, go on after it
+                    break  # a priority writer (a sender's intake) waits: commit what is done, go on after it
                 last = raw.id
                 if raw.status != "received":
                     continue  # another run of this job got here first
