@@ -654,6 +654,16 @@ controller.stop()
 """
 
 
+def _terminate(process: subprocess.Popen, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``timeout_s``."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def measure_ceiling(messages, sessions: int) -> dict:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-c", NOOP_SERVER, str(port)], stdout=subprocess.PIPE)
@@ -664,12 +674,7 @@ def measure_ceiling(messages, sessions: int) -> dict:
         run = run_client(port, messages, sessions)
         cpu = _cpu_s(process.pid) - before
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _terminate(process, 10)
     first, last = run.window()
     return {"accepted": len(run.ok), "failed": len(run.sent) - len(run.ok), "seconds": round(last - first, 3),
             "rate": round(len(run.ok) / (last - first), 1), "server_cpu_s": round(cpu, 2),
@@ -701,14 +706,8 @@ def measure_gateway_alone(messages, sessions: int) -> dict:
         cpu = _cpu_s(gateway.pid) - before
     finally:
         for process in (gateway, redis):
-            if process is None:
-                continue
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            if process is not None:
+                _terminate(process, 20)
         shutil.rmtree(data_dir, ignore_errors=True)
     first, last = run.window()
     return {"accepted": len(run.ok), "failed": len(run.sent) - len(run.ok), "seconds": round(last - first, 3),
