@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -81,13 +81,20 @@ def accept_many(robot: Robot, items: Sequence[Incoming]) -> list[Accepted]:
     return results
 
 
+_RAWS = RawMessage.__table__
+_EXISTING = select(_RAWS.c.dedupe_key, _RAWS.c.id).where(_RAWS.c.dedupe_key.in_(bindparam("keys", expanding=True)))
+_INSERT_RAW = insert(_RAWS).returning(_RAWS.c.id, sort_by_parameter_order=True)
+_INSERT_EVENT = insert(Event.__table__)
+
+
 def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[str]) -> list[Accepted]:
     # Core inserts, not ORM objects: the gateway's commit thread stores every message that arrives,
     # and the unit-of-work bookkeeping of an ORM flush cost as much as the rest of the commit.
     with robot.unit_of_work(priority=True) as session:  # a sender waits for this commit
-        existing = dict(session.execute(
-            select(RawMessage.dedupe_key, RawMessage.id).where(RawMessage.dedupe_key.in_(set(keys)))
-        ).all())
+        # Core on the session's connection, the statements built once: the ORM's way through
+        # Session.execute cost more than the statements (the commit thread answers every sender).
+        connection = session.connection()
+        existing = dict(connection.execute(_EXISTING, {"keys": list(set(keys))}).all())
         now = robot.clock.now()
         rows: list[dict[str, object]] = []
         fresh: dict[str, int] = {}  # dedupe key → index in rows
@@ -102,9 +109,8 @@ def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[st
                              "size": len(item.raw), "raw": item.raw, "status": "received", "attempts": 0})
         ids: list[int] = []
         if rows:
-            raws = RawMessage.__table__  # the table itself: the ORM bulk-insert path cost more than the insert
-            ids = list(session.scalars(insert(raws).returning(raws.c.id, sort_by_parameter_order=True), rows))
-            session.execute(insert(Event.__table__), [
+            ids = list(connection.execute(_INSERT_RAW, rows).scalars())
+            connection.execute(_INSERT_EVENT, [
                 {"raw_message_id": raw_id, "appeal_id": None, "at": now, "actor": f"intake:{row['channel']}",
                  "action": "received", "detail": {"size": row["size"], "peer": row["peer"]}}
                 for raw_id, row in zip(ids, rows)])
