@@ -87,10 +87,11 @@ class Tfidf:
     Built by :meth:`from_sklearn`; training checks that both give the same matrix.
 
     In memory the vocabulary is two NumPy arrays (the terms sorted, and their columns), not a
-    dict: a dict of 150,000 strings and ints takes about 20 MB, and every look-up writes to the
-    int it returns (its reference count), so each forked worker ended up with private copies of
-    the pages the shared model lived on. The arrays are looked up without touching a Python
-    object. The artifact still stores the dict (``__getstate__``), so its format is unchanged.
+    dict: a dict's look-up writes to the int it returns (its reference count), so every worker
+    forked after the model was loaded made private copies of the pages it read; the arrays are
+    read without touching a Python object, and take a few MB instead of a dict's tens of
+    thousands of objects. The artifact still stores the dict (``__getstate__``), so its format is
+    unchanged. No term holds a NUL (``normalise`` turns it into a space).
     """
 
     analyzer: str  # "stems" (stems and stem pairs) or "char_wb"

@@ -47,7 +47,8 @@ def normalise(subject: str, text: str) -> str:
     """Lower-cased Cyrillic text of an appeal, without quoted replies, at most MAX_CHARS long."""
     body = _REPLY_HEADER.sub("", text or "")
     body = _QUOTED.sub("", body)
-    joined = f"{subject or ''}\n{body}"[:MAX_CHARS].lower().replace("ё", "е")
+    # NUL (from a broken mail) is a space: the vocabulary is a NumPy string array, which cannot hold it.
+    joined = f"{subject or ''}\n{body}"[:MAX_CHARS].lower().replace("ё", "е").replace("\x00", " ")
     latin = len(_LATIN_WORD.findall(joined))
     cyrillic = len(re.findall(r"[а-я]{2,}", joined))
     if latin > cyrillic:

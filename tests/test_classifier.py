@@ -277,3 +277,14 @@ def test_requests_for_something_new_with_a_grievance_behind_them_are_application
     [grid, town] = classifier_at().classify_batch([("", connection), ("", crossing)])
     assert (grid.kind, grid.scope) == ("application", "in")
     assert (town.kind, town.scope) == ("application", "out")
+
+
+def test_a_nul_in_a_letter_reads_as_a_space():
+    """Broken mail may carry NUL characters; the vocabulary (a NumPy string array) cannot hold
+    one, so the text reader turns it into a space: the same reading, no error."""
+    from classifiers import classify
+
+    broken = classify("Нет\x00света", "Третий день\x00 нет света, ул. Ленина 5.\x00")
+    spaced = classify("Нет света", "Третий день  нет света, ул. Ленина 5. ")
+    assert broken.kind_scores == spaced.kind_scores
+    assert (broken.topic, broken.scope) == (spaced.topic, spaced.scope)
