@@ -151,12 +151,9 @@ class Tfidf:
         if not len(query) or not len(self.terms):
             return np.full(len(query), -1, dtype=np.int64)
         at = np.minimum(np.searchsorted(self.terms, query), len(self.terms) - 1)
-        found = self.terms[at] == query
-        if any("\x00" in feature for feature in features):
-            # NumPy's strings drop trailing NULs, so such a feature could match another term; no
-            # term has a NUL (from_sklearn refuses one), so such a feature is not in the vocabulary.
-            found &= np.array(["\x00" not in feature for feature in features])
-        return np.where(found, self.columns[at], -1)
+        # NumPy's strings drop trailing NULs; neither side has one (``normalise`` turns NUL into
+        # a space, and from_sklearn refuses a term with one).
+        return np.where(self.terms[at] == query, self.columns[at], -1)
 
     def _char_counts(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
         """Columns (sorted) and counts of ``doc``'s character n-grams. The n-grams stay inside

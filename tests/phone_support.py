@@ -37,10 +37,21 @@ from robot.config import Settings
 from robot.phone.baresip import Line, start
 from robot.phone.ctrl import Ctrl
 from robot.phone.dialler import Dialler, lines_from_settings
+from robot.storage.models import Customer
 
 HOST = "127.0.0.1"
 CUSTOMER_SIP, CUSTOMER_CTRL, CUSTOMER_RTP = 5200, 4600, 20000
 OPERATOR = Line("operator", Path("."), 5190, 4590, 19900, f"<sip:operator@{HOST}:5190>", answermode="auto")
+
+
+def add_phone_customers(robot: Robot, phones: list[str | None], *, accounts: str) -> None:
+    """Customers with these phones (None: no phone), account numbers ``{accounts}00000001`` on."""
+    now = robot.clock.now()
+    with robot.unit_of_work() as session:
+        for i, phone in enumerate(phones, start=1):
+            session.add(Customer(account_number=f"{accounts}{i:08d}", name=f"Потребитель {i}", email=None,
+                                 email_consent_at=None, phone=phone, address=None, unit="omsk-1", territory=None,
+                                 source="test", imported_at=now, updated_at=now))
 
 
 def customer_line(root: Path, index: int, behaviour: str, silence: Path) -> Line:

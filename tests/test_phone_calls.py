@@ -24,7 +24,12 @@ from robot.informer.texts import env
 from robot.informer.window import SendingWindow
 from robot.storage.models import CampaignAttempt, CampaignRecipient, Customer
 from tests.campaign_support import add_manager
-from tests.phone_support import namespace_refusal, run_calls, similarity
+from tests.phone_support import (
+    add_phone_customers,
+    namespace_refusal,
+    run_calls,
+    similarity,
+)
 
 REFUSAL = namespace_refusal()
 pytestmark = pytest.mark.skipif(REFUSAL is not None, reason=f"no real calls here: {REFUSAL}")
@@ -44,11 +49,7 @@ EXPECTED = {"answer": "answered", "reject": "busy", "never": "no_answer", "early
 
 def phone_campaign(robot, tmp_path: Path, numbers: dict[str, str]) -> int:
     now = robot.clock.now()
-    with robot.unit_of_work() as session:
-        for i, number in enumerate(numbers, start=1):
-            session.add(Customer(account_number=f"55{i:08d}", name=f"Потребитель {i}", email=None,
-                                 email_consent_at=None, phone=number, address=None, unit="omsk-1", territory=None,
-                                 source="test", imported_at=now, updated_at=now))
+    add_phone_customers(robot, list(numbers), accounts="55")
     path = tmp_path / "calls.yaml"
     path.write_text(SCENARIO, encoding="utf-8")
     debts = tmp_path / "debts.csv"

@@ -23,6 +23,7 @@ from robot.phone.ctrl import Event
 from robot.phone.dialler import Dialler, lines_from_settings, operator_uri, trunk
 from robot.storage.models import CampaignAttempt, CampaignRecipient, Customer
 from tests.campaign_support import add_manager
+from tests.phone_support import add_phone_customers
 
 SCENARIO = """\
 name: Обзвон
@@ -34,12 +35,7 @@ body: "{body}"
 
 
 def customers(robot, phones: list[str | None]) -> None:
-    now = robot.clock.now()
-    with robot.unit_of_work() as session:
-        for i, phone in enumerate(phones, start=1):
-            session.add(Customer(account_number=f"66{i:08d}", name=f"Потребитель {i}", email=None,
-                                 email_consent_at=None, phone=phone, address=None, unit="omsk-1", territory=None,
-                                 source="test", imported_at=now, updated_at=now))
+    add_phone_customers(robot, phones, accounts="66")
 
 
 def campaign(robot, tmp_path, *, body: str = "Задолженность {{ amount | say_rub }}.", kind: str = "debt",
