@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from classifiers.corpus import is_heldout, load_corpus, read_jsonl
+from classifiers.corpus import Example, is_heldout, load_corpus, read_jsonl
 from classifiers.evaluate import evaluate
 from classifiers.model import ARTIFACT, ModelMismatch, load
 from classifiers.predict import classifier_at
@@ -77,6 +77,58 @@ def test_training_replaces_the_model_only_when_not_worse(tmp_path):
     second = train(noise, path=path)
     assert not second.replaced
     assert load(path).metadata["heldout_kind_macro_f1"] == first.heldout["kind"].macro_f1
+
+
+def test_a_model_is_judged_on_real_mail_too():
+    """Specialists' corrections are real mail: a fifth of them is never trained on, and a model
+    worse on that fifth is not taken (once there are enough to judge by), whatever the corpus says."""
+    from classifiers.train import CORRECTIONS_TO_JUDGE, Scores, split_corrections
+
+    corpus_only, judged = Scores(0.95), Scores(0.95, 0.80)
+    assert Scores(0.95).not_worse_than(None)
+    assert Scores(0.95).not_worse_than(corpus_only) and not Scores(0.94).not_worse_than(corpus_only)
+    assert Scores(0.95, 0.80).not_worse_than(judged)
+    assert not Scores(0.96, 0.79).not_worse_than(judged)  # better on the corpus, worse on real mail
+    assert not Scores(0.94, 0.90).not_worse_than(judged)  # and the other way round
+    assert CORRECTIONS_TO_JUDGE >= 20
+
+    examples = [Example(id=f"correction:2026-{n:06d}", subject="", text="x", kind="question") for n in range(500)]
+    trained_on, judging = split_corrections(examples)
+    assert {e.id for e in judging} == {e.id for e in examples if is_heldout(e.id)}
+    assert 60 <= len(judging) <= 140 and len(trained_on) + len(judging) == 500
+    assert split_corrections(examples[::-1])[1] == judging[::-1]  # an appeal stays on its side
+
+
+def _status_enquiries(numbers):
+    """This company's real mail labels a status enquiry about one's application as an application
+    (the corpus calls such a text a question)."""
+    return [Example(id=f"correction:2026-{n:06d}", subject="", kind="application", topic="connection", scope="in",
+                    text=f"Подскажите, на каком этапе моя заявка на технологическое присоединение дачи № {1000 + n} "
+                         f"в СНТ «Рассвет-{n}»? Петров И. И., тел. 8913{5550000 + n}") for n in numbers]
+
+
+@pytest.mark.timeout(600)
+def test_held_out_corrections_are_not_trained_on_and_judge_the_new_model(tmp_path):
+    from classifiers.train import CORRECTIONS_TO_JUDGE, train
+
+    held = [n for n in range(3000) if is_heldout(f"correction:2026-{n:06d}")][:CORRECTIONS_TO_JUDGE + 10]
+    taught = [n for n in range(3000) if not is_heldout(f"correction:2026-{n:06d}")][:len(held)]
+    path = tmp_path / "model.pkl"
+    # The active model learnt the company's convention from corrections on the training side.
+    first = train(_status_enquiries(taught), path=path)
+    assert first.replaced and first.corrections is None and first.scores.corrections is None
+    assert load(path).metadata["extra_rows"] == len(taught)
+    # A new model whose corrections are all on the judging side never sees them: it reads them
+    # as the corpus does, is worse on real mail than the active model, and is not taken.
+    second = train(_status_enquiries(held), path=path)
+    assert second.corrections["kind"].rows == len(held)
+    assert second.classifier.model.metadata["extra_rows"] == 0
+    assert second.classifier.model.metadata["corrections_heldout"] == len(held)
+    read = [c.kind for c in second.classifier.classify_batch([(e.subject, e.text) for e in _status_enquiries(held)])]
+    assert read.count("application") < len(held) // 2  # not learnt: it was never trained on
+    assert second.previous.corrections > second.scores.corrections
+    assert not second.replaced
+    assert load(path).metadata["trained_at"] == first.classifier.model.metadata["trained_at"]
 
 
 def _mailrobot(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from classifiers.train import Scores
 
 app = typer.Typer(help="The classifier of appeals: evaluate and train it.", no_args_is_help=True)
 
@@ -73,8 +76,9 @@ def train_model(
     include_corrections: Annotated[bool, typer.Option(help="Add the specialists' corrections from the database.")]
     = False,
 ) -> None:
-    """Retrain from the shipped corpus; replace the model only if held-out kind macro-F1 is not worse."""
-    from classifiers.train import train
+    """Retrain from the shipped corpus; replace the model only if held-out kind macro-F1 is not worse
+    (on the corpus's held-out part, and on the held-out corrections once there are enough)."""
+    from classifiers.train import CORRECTIONS_TO_JUDGE, train
 
     extra = []
     if include_corrections:
@@ -82,11 +86,23 @@ def train_model(
         from robot.pipeline.correct import corrected_examples
 
         extra = corrected_examples(open_robot(ctx))
-        typer.echo(f"{len(extra)} corrected appeal(s) added to the corpus")
+        typer.echo(f"{len(extra)} corrected appeal(s) from the database")
     result = train(extra)
+    typer.echo("held-out part of the corpus:")
     for report in result.heldout.values():
         typer.echo(report.as_text())
-    previous = "none" if result.previous_macro_f1 is None else f"{result.previous_macro_f1:.3f}"
+    if result.corrections is not None:
+        judged = "judged by" if result.scores.corrections is not None else f"too few to judge by (< {CORRECTIONS_TO_JUDGE})"
+        typer.echo(f"held-out corrections (real mail, never trained on; {judged}):")
+        for report in result.corrections.values():
+            typer.echo(report.as_text())
     verdict = "replaced the active model" if result.replaced else "kept the active model (the new one is worse)"
-    typer.echo(f"trained in {result.seconds:.1f} s; held-out kind macro-F1 {result.heldout['kind'].macro_f1:.3f} "
-               f"(active: {previous}); {verdict}")
+    typer.echo(f"trained in {result.seconds:.1f} s; kind macro-F1 {_scores(result.scores)} "
+               f"(active: {_scores(result.previous)}); {verdict}")
+
+
+def _scores(scores: Scores | None) -> str:
+    if scores is None:
+        return "none"
+    text = f"held-out {scores.corpus:.3f}"
+    return text if scores.corrections is None else f"{text}, corrections {scores.corrections:.3f}"
