@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     )
     classifier_scope_threshold: float = Field(
         0.85, ge=0, le=1,
-        description="From this confidence that an appeal is not the company's business, it gets the R9 reply.",
+        description="From this confidence that an appeal is not the company's business, it gets the R9 reply; "
+                    "below it, one read as not ours goes to triage.",
     )
 
     repeat_threshold: float = Field(

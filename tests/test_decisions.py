@@ -12,6 +12,8 @@ from robot.pipeline.decide import decide
 from robot.storage.models import Appeal, OutboundMail
 from tests.conftest import OMSK, customer_mail, run_jobs, send
 
+pytest_plugins = ["tests.web_fixtures", "tests.desk_fixtures"]
+
 THRESHOLDS = {"kind_threshold": 0.55, "scope_threshold": 0.85}
 
 
@@ -34,9 +36,17 @@ def test_r9_out_of_scope_when_sure():
     assert (decision.status, decision.reply) == ("closed", "out_of_scope")
 
 
-def test_doubtful_scope_is_not_closed():
+def test_doubtful_scope_is_not_closed_but_triaged():
+    """Issue 3: out of scope with high confidence gets the R9 reply, otherwise triage (no R9 on a guess)."""
     decision = decide(_result(scope="out", scope_confidence=0.6), has_reply_channel=True, **THRESHOLDS)
-    assert decision.status == "registered"
+    assert (decision.status, decision.reply, decision.reason) == ("triage", "ack", "doubtful_scope")
+    assert (decision.deadline_kind, decision.shown_kind) == ("complaint", "complaint")  # the kind is sure
+    # A doubtful kind as well: the kind's doubt decides the wording and the deadline.
+    both = decide(_result(kind="question", confidence=0.5, scope="out", scope_confidence=0.6),
+                  has_reply_channel=True, **THRESHOLDS)
+    assert (both.status, both.reason, both.shown_kind) == ("triage", "low_confidence", None)
+    sure_in = decide(_result(scope="in", scope_confidence=0.6), has_reply_channel=True, **THRESHOLDS)
+    assert sure_in.status == "registered"
 
 
 def test_r8_no_contact_and_no_channel_is_not_considered():
@@ -98,6 +108,30 @@ def test_doubtful_kind_is_acknowledged_in_neutral_words(robot, gateway, sink, mo
     text = ack.get_body(("plain",)).get_content()
     assert "Вид обращения: обращение" in text
     assert "не позднее 15 января 2026 г." in text
+
+
+def test_doubtful_scope_goes_to_triage_with_its_reason_on_the_desk(robot, gateway, sink, desk_as, monkeypatch):
+    """Issue 3: scope `out` without high confidence is triaged, not closed with R9 on a guess; the
+    desk says why. The classifier's output is faked to be unsure of the scope; the rest is real."""
+    import robot.pipeline.process as process
+
+    doubtful = Classification(kind="complaint", kind_confidence=0.95, scope="out", scope_confidence=0.6,
+                              kind_scores={"complaint": 0.95, "question": 0.03, "application": 0.02})
+    monkeypatch.setattr(process, "classify_batch", lambda items: [doubtful for _ in items])
+    send(gateway, customer_mail(subject="Мусор", body="Около трансформаторной будки свалка мусора, уберите. "
+                                                       "Сидоров, ул. Мира, 3"))
+    run_jobs(robot)
+    [ack] = sink.wait_for(1)
+    with robot.sessions() as session:
+        appeal = session.scalars(select(Appeal)).one()
+        purposes = session.scalars(select(OutboundMail.purpose)).all()
+    assert (appeal.status, appeal.queue, appeal.scope) == ("triage", "triage", "out")
+    assert appeal.classification["decision"]["reason"] == "doubtful_scope"
+    assert purposes == ["ack"]  # acknowledged as a complaint; no R9 notice on a guess
+    assert "14 рабочих дней" in ack.get_body(("plain",)).get_content()
+    page = desk_as("router").page(f"/desk/appeal/{appeal.number}").text
+    assert "не относится к деятельности компании, уверенность 60%" in page
+    assert "возможно, обращение не относится к деятельности компании; решает специалист" in page
 
 
 def test_hot_water_is_not_our_business_end_to_end(robot, gateway, sink):

@@ -9,6 +9,8 @@ The Standard's cases, in order:
   sent (an e-mail always has a channel: its sender);
 - a doubtful kind → a human triages it; the customer is acknowledged in neutral words with the
   earliest due date either likely kind would have, so the doubt never costs a deadline;
+- probably not the company's business, but not surely (below ``scope_threshold``) → a human
+  triages it: no R9 notice is sent on a guess, and the customer is acknowledged as its kind;
 - otherwise → registered and acknowledged as its kind (R6).
 """
 
@@ -55,6 +57,8 @@ def decide(result: Classification, *, kind_threshold: float, scope_threshold: fl
         likely = [kind for kind, _ in result.top_two_kinds]
         earliest = min(likely, key=lambda kind: ANSWER_LIMITS[kind])
         return Decision("triage", "ack", earliest, None, reason="low_confidence")
+    if result.scope == "out":
+        return Decision("triage", "ack", result.kind, result.kind, reason="doubtful_scope")
     return Decision("registered", "ack", result.kind, result.kind)
 
 
