@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from robot.desk.journal import HEADERS
-from robot.storage.models import Appeal, RawMessage, User
+from robot.storage.models import Appeal, DueAction, OutboundMail, RawMessage, User
 from tests.conftest import settings_env
 from tests.desk_fixtures import seed_appeal
 
@@ -101,16 +101,56 @@ def test_operator_registers_a_phone_appeal_into_the_same_journal(robot, desk_as)
         "customer_address": "г. Омск, ул. Ленина, 5", "subject": "Замена счётчика",
         "text": "Просит заменить счётчик в квартире.", "topic": "meters"})
     assert response.status_code == 303
-    number = response.headers["location"].split("/desk/appeal/")[1].split("?")[0]
     with robot.sessions() as session:
-        appeal = session.scalar(select(Appeal).where(Appeal.number == number))
+        appeal = session.scalars(select(Appeal)).one()
         raw = session.get(RawMessage, appeal.messages[0].raw_message_id)
+    # An application without the data routing needs goes to the routing specialists' queue, which
+    # this operator does not see: she is shown the number on the entry form, not a 404 (as before).
+    assert appeal.queue == "routing"
+    assert response.headers["location"] == f"/desk/operator?registered={appeal.number}&done=registered"
+    form = desk.page("/desk/operator", registered=appeal.number, done="registered").text
+    assert appeal.number in form and "Сообщите потребителю его номер" in form
     assert (appeal.channel, appeal.kind, appeal.customer_phone, appeal.dispatcher) == (
         "phone", "application", "+7 913 000-00-00", "Ivanova Сотрудник")
     assert appeal.due_at > robot.clock.now() and appeal.queue
     assert raw.channel == "phone" and "Орлов Олег" in raw.raw.decode()
-    refused = desk.post("/desk/operator", {"channel": "phone", "kind": "question", "text": "без контактов"})
-    assert refused.status_code == 422 and "хотя бы одно" in refused.text
+    refused = desk.post("/desk/operator", {"channel": "phone", "kind": "question", "text": "   "})
+    assert refused.status_code == 422 and "Запишите суть обращения" in refused.text
+
+
+def test_an_anonymous_letter_is_registered_but_not_considered(robot, desk_as):
+    """R8 (§ 7) and § 2: every appeal is registered; one with no contact details at all is not
+    considered, nothing is planned for it and nothing is sent."""
+    desk = desk_as("ivanova")
+    response = desk.post("/desk/operator", {"channel": "post", "kind": "complaint",
+                                            "text": "Опять весь вечер моргает свет. Сколько можно!"})
+    # No address: routed to the routing specialists' queue, which this operator does not see; the
+    # number still reaches her, on the entry form, to tell the customer.
+    assert response.status_code == 303 and response.headers["location"].startswith("/desk/operator?")
+    with robot.sessions() as session:
+        number = session.scalar(select(Appeal.number).order_by(Appeal.id.desc()).limit(1))
+    assert f"registered={number}" in response.headers["location"]
+    form = desk.page("/desk/operator", registered=number, done="not_considered").text
+    assert number in form and "не рассматривается и ответ не направляется" in form
+    with robot.sessions() as session:
+        appeal = session.scalar(select(Appeal).where(Appeal.number == number))
+        planned = session.scalars(select(DueAction).where(DueAction.appeal_id == appeal.id)).all()
+        sent = session.scalars(select(OutboundMail)).all()
+    assert (appeal.status, appeal.flags) == ("not_considered", ["no_contact"])
+    assert appeal.classification["decision"]["reason"] == "no_contact"
+    assert planned == [] and sent == []
+    assert appeal.queue == "routing"  # no address: the routing specialists' queue
+    page = desk_as("router").page(f"/desk/appeal/{number}", done="not_considered").text
+    assert "не рассматривается и ответ не направляется" in page
+    assert "нет контактных данных и канала для ответа" in page
+    # The same letter signed in its text has a contact: registered and considered as usual.
+    signed = desk_as("router").post("/desk/operator", {"channel": "post", "kind": "complaint",
+                                          "text": "Опять весь вечер моргает свет. Петров, ул. Мира, 12"})
+    with robot.sessions() as session:
+        second = session.scalar(select(Appeal).order_by(Appeal.id.desc()).limit(1))
+    # Entered by a routing specialist, who sees the routing queue: taken to the appeal itself.
+    assert (second.queue, signed.headers["location"]) == ("routing", f"/desk/appeal/{second.number}?done=registered")
+    assert (second.status, second.flags) == ("registered", [])
 
 
 def test_dashboard_shows_volumes_share_in_time_and_overdue(robot, desk_as):

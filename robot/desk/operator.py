@@ -6,6 +6,10 @@ on the phone must hear the registration number at once, which only a synchronous
 give. The rule that matters still holds: the input is committed — as a raw record of what the
 operator typed, beside the appeal — before anyone is told its number. Routing is the same as for
 mail: the router reads the address and text for the territory.
+
+Every appeal is registered (Standard § 2), an anonymous letter too: one with no name, phone,
+address, e-mail or account, in the fields or in its text, is registered as not considered, with
+nothing planned and nothing sent (R8).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
+from classifiers.detectors import detect_flags
 from robot.app import Robot
 from robot.deadlines.limits import due_at
 from robot.deadlines.plan import register_deadlines
@@ -46,6 +52,13 @@ class Entry:
     subject: str = ""
     topic: str = ""
 
+    @cached_property
+    def anonymous(self) -> bool:
+        """No contact details in the fields, nor in the text (R8: not considered, nothing sent)."""
+        fields = (self.customer_name, self.customer_phone, self.customer_address, self.customer_email,
+                  self.account_number)
+        return not any(f.strip() for f in fields) and "no_contact" in detect_flags(self.subject, self.text)
+
     def check(self) -> None:
         if self.channel not in CHANNELS:
             raise EntryError("channel")
@@ -53,9 +66,6 @@ class Entry:
             raise EntryError("kind")
         if not self.text.strip():
             raise EntryError("text")
-        if not (self.customer_name.strip() or self.customer_phone.strip() or self.customer_address.strip()
-                or self.customer_email.strip()):
-            raise EntryError("contact")
         if self.customer_email and "@" not in self.customer_email:
             raise EntryError("customer_email")
 
@@ -66,9 +76,10 @@ def register(robot: Robot, entry: Entry, actor: Actor) -> str:
     now = robot.clock.now()
     text = entry.text.strip()
     subject = entry.subject.strip() or text.split("\n", 1)[0][:120]
+    status, flags = ("not_considered", ["no_contact"]) if entry.anonymous else ("registered", [])
     routing = robot.router.route(Facts(
         subject=subject, text=f"{text}\n{entry.customer_address}", kind=entry.kind, topic=entry.topic or "other",
-        scope="in", flags=[], status="registered", channel=entry.channel, sender=entry.customer_email or None,
+        scope="in", flags=flags, status=status, channel=entry.channel, sender=entry.customer_email or None,
         account=entry.account_number or None))
     territory = routing.territory
     raw = json.dumps({"operator": actor.login, **asdict(entry)}, ensure_ascii=False, indent=1).encode()
@@ -83,8 +94,9 @@ def register(robot: Robot, entry: Entry, actor: Actor) -> str:
         appeal = Appeal(
             number=number, year=year, seq=seq, channel=entry.channel, registered_at=now,
             due_at=due_at(robot.calendar, now, entry.kind), kind=entry.kind, kind_confidence=None,
-            classification={"source": "operator"}, status="registered", topic=entry.topic or None, scope="in",
-            flags=[], subject=subject, customer_name=entry.customer_name.strip() or None,
+            classification={"source": "operator"}
+            | ({"decision": {"status": status, "reason": "no_contact"}} if flags else {}),
+            status=status, topic=entry.topic or None, scope="in", flags=flags, subject=subject, customer_name=entry.customer_name.strip() or None,
             customer_email=entry.customer_email.strip().lower() or None,
             customer_phone=entry.customer_phone.strip() or None,
             customer_address=entry.customer_address.strip() or None,
@@ -100,7 +112,7 @@ def register(robot: Robot, entry: Entry, actor: Actor) -> str:
         session.add(Message(appeal_id=appeal.id, direction="in", created_at=now, raw_message_id=raw_row.id,
                             sender=entry.customer_email or None, subject=subject, text=text))
         session.add(Event(appeal_id=appeal.id, raw_message_id=raw_row.id, at=now, actor=actor.login,
-                          action="registered", detail={"number": number, "kind": entry.kind,
+                          action="registered", detail={"number": number, "kind": entry.kind, "status": status,
                                                        "channel": entry.channel, "by": "operator"}))
         session.add(Event(appeal_id=appeal.id, at=now, actor="robot", action="routed",
                           detail={"queue": routing.queue, "hits": [h["rule"] for h in routing.hits]}))

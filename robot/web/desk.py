@@ -449,23 +449,32 @@ _ENTRY_FIELDS = ("channel", "kind", "text", "customer_name", "customer_phone", "
 
 
 @router.get("/operator")
-def operator_page(request: Request, staff: LoggedIn) -> Response:
+def operator_page(request: Request, staff: LoggedIn, registered: str | None = None, done: str | None = None,
+                  ) -> Response:
+    """The entry form; after a registration whose appeal went to a queue this operator does not
+    see, the form again with the number to tell the customer (``registered``)."""
     return _render(request, "operator", {"values": {"channel": "phone", "kind": "question"}, "error": None,
-                                         "kinds": KINDS, "topics": TOPICS, "channels": operator.CHANNELS},
-                   staff=staff)
+                                         "kinds": KINDS, "topics": TOPICS, "channels": operator.CHANNELS,
+                                         "registered": registered, "done": done}, staff=staff)
 
 
 @router.post("/operator")
 async def operator_register(request: Request, staff: Posting) -> Response:
     form = await request.form()
     values = {name: _form_text(form, name)[:actions.MAX_TEXT] for name in _ENTRY_FIELDS}
+    entry = operator.Entry(**values)
     try:
-        number = operator.register(_robot(request), operator.Entry(**values), staff.actor)
+        number = operator.register(_robot(request), entry, staff.actor)
     except operator.EntryError as problem:
         return _render(request, "operator", {"values": values, "error": problem.field, "kinds": KINDS,
                                              "topics": TOPICS, "channels": operator.CHANNELS},
                        status=422, staff=staff)
-    return RedirectResponse(f"/desk/appeal/{quote(number)}?done=registered", status_code=303)
+    done = "not_considered" if entry.anonymous else "registered"
+    with _robot(request).sessions() as session:
+        visible = can_see(_user_like(staff), actions.load(session, number), _directory(request))
+    if not visible:  # routed to another territory's queue: the number still reaches the operator
+        return RedirectResponse(f"/desk/operator?{urlencode({'registered': number, 'done': done})}", status_code=303)
+    return RedirectResponse(f"/desk/appeal/{quote(number)}?done={done}", status_code=303)
 
 
 # --- dashboard and audit -----------------------------------------------------------------------
