@@ -132,6 +132,9 @@ def test_doubtful_scope_goes_to_triage_with_its_reason_on_the_desk(robot, gatewa
     page = desk_as("router").page(f"/desk/appeal/{appeal.number}").text
     assert "не относится к деятельности компании, уверенность 60%" in page
     assert "возможно, обращение не относится к деятельности компании; решает специалист" in page
+    # Decided not ours: the canned R9 answer (Прил. 3, п. 7.1) is one click away.
+    composer = desk_as("router").page(f"/desk/appeal/{appeal.number}", canned="not_our_business").text
+    assert "не относится\nк деятельности ОАО АК «Омскэнерго»" in composer and appeal.number in composer
 
 
 def test_hot_water_is_not_our_business_end_to_end(robot, gateway, sink):
