@@ -153,6 +153,32 @@ def test_an_anonymous_letter_is_registered_but_not_considered(robot, desk_as):
     assert (second.status, second.flags) == ("registered", [])
 
 
+def test_dashboard_shows_how_the_classifier_reads_real_mail(robot, desk_as):
+    """Issue 3: the model's kinds as specialists left or corrected them — the measure on real mail
+    that the team's corpus cannot give. Web forms and operators state their kind: not counted."""
+    from robot.desk.stats import classifier_figures
+    from robot.pipeline.correct import correct
+
+    question, first, second, application = (seed_appeal(robot, kind=kind)
+                                            for kind in ("question", "complaint", "complaint", "application"))
+    seed_appeal(robot, kind="question", channel="web", message_id="<form-1@example.ru>")
+    seed_appeal(robot, kind="question", channel="phone", message_id=None)
+    correct(robot, question, actor="ivanova", kind="complaint")
+    correct(robot, question, actor="ivanova", kind="application")  # a second thought: still one appeal
+    correct(robot, first, actor="ivanova", scope="out")
+    with robot.sessions() as session:
+        figures = classifier_figures(session, None, robot.clock.now() - timedelta(days=1))
+    assert figures.classified == 4
+    assert figures.kinds == {("question", "application"): 1, ("complaint", "complaint"): 2,
+                             ("application", "application"): 1}
+    assert figures.kind_agreement == 0.75
+    assert figures.corrected == {"kind": 1, "scope": 1}
+    page = desk_as("omsk-1-head").page("/desk/dashboard").text
+    assert "Классификатор на реальной почте" in page
+    assert "Вид оставлен специалистами без изменений: 75.0%" in page
+    assert "вид — 1, тематика — 0, отношение к деятельности компании — 1" in page
+
+
 def test_dashboard_shows_volumes_share_in_time_and_overdue(robot, desk_as):
     """R20: volumes by day and kind, by territory, share answered in time, overdue list — as SVG."""
     late = seed_appeal(robot, kind="complaint", due_in=timedelta(hours=-1), registered_ago=timedelta(days=3))

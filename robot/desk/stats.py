@@ -1,4 +1,5 @@
-"""The manager's dashboard (R20): volumes by day and kind, by territory, deadlines kept, time to answer."""
+"""The manager's dashboard (R20): volumes by day and kind, by territory, deadlines kept, time to answer,
+and how the classifier reads the company's real mail (its kinds as specialists left or corrected them)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robot.desk.queues import NOT_LATE_STATUSES
-from robot.storage.models import Appeal
+from robot.storage.models import Appeal, Correction
 
 KINDS = ("question", "application", "complaint")
 
@@ -28,6 +29,7 @@ class Dashboard:
     mean_hours_to_answer: float | None = None
     overdue: list[Appeal] = field(default_factory=list)
     total: int = 0
+    classifier: ClassifierFigures | None = None
 
     @property
     def share_in_time(self) -> float | None:
@@ -75,4 +77,53 @@ def dashboard(session: Session, queues: set[str] | None, now: datetime, tz: Zone
         answered=answered, answered_in_time=in_time,
         mean_hours_to_answer=sum(hours) / len(hours) if hours else None,
         overdue=list(session.scalars(overdue_query)), total=total,
+        classifier=classifier_figures(session, queues, since),
     )
+
+
+#: Channels whose appeals the classifier reads (a web form states its kind; an operator, too).
+CLASSIFIED_CHANNELS = ("email", "imap")
+
+
+@dataclass
+class ClassifierFigures:
+    """The classifier on real mail: an appeal a specialist did not correct counts as read right.
+
+    ``kinds``: (the classifier's kind, the kind now) → appeals; the first correction of the kind
+    says what the classifier had said.
+    """
+
+    classified: int
+    kinds: Counter[tuple[str, str]]
+    corrected: Counter[str]  # field (kind, topic, scope) → appeals with a correction of it
+
+    @property
+    def kind_agreement(self) -> float | None:
+        if not self.classified:
+            return None
+        return sum(n for (said, now), n in self.kinds.items() if said == now) / self.classified
+
+
+def classifier_figures(session: Session, queues: set[str] | None, since: datetime) -> ClassifierFigures:
+    """How the appeals the classifier read since ``since`` (of ``queues``; None: all) stand now."""
+    query = (select(Appeal.id, Appeal.kind)
+             .where(Appeal.registered_at >= since, Appeal.channel.in_(CLASSIFIED_CHANNELS),
+                    Appeal.kind_confidence.is_not(None)))
+    if queues is not None:
+        query = query.where(Appeal.queue.in_(sorted(queues)))
+    now_kind = dict(session.execute(query).all())
+    said: dict[int, str] = {}
+    corrected: Counter[str] = Counter()
+    seen: set[tuple[int, str]] = set()
+    corrections = (select(Correction.appeal_id, Correction.field, Correction.old)
+                   .join(Appeal, Appeal.id == Correction.appeal_id)
+                   .where(Appeal.registered_at >= since).order_by(Correction.id))
+    for appeal_id, field_name, old in session.execute(corrections):
+        if appeal_id not in now_kind or (appeal_id, field_name) in seen:
+            continue
+        seen.add((appeal_id, field_name))
+        corrected[field_name] += 1
+        if field_name == "kind" and old:
+            said[appeal_id] = old
+    kinds = Counter((said.get(appeal_id, kind), kind) for appeal_id, kind in now_kind.items())
+    return ClassifierFigures(classified=len(now_kind), kinds=kinds, corrected=corrected)
