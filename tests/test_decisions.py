@@ -71,14 +71,25 @@ def test_low_confidence_goes_to_triage_with_the_earliest_deadline():
 
 
 
+def _answered(robot, gateway, sink, mail, monkeypatch=None, classified: Classification | None = None):
+    """Send ``mail`` through the real gateway and pipeline; (the one reply, the appeal). With
+    ``classified``, the classifier's output is faked to be that (the rest stays real)."""
+    if classified is not None:
+        import robot.pipeline.process as process
+
+        monkeypatch.setattr(process, "classify_batch", lambda items: [classified for _ in items])
+    send(gateway, mail)
+    run_jobs(robot)
+    [reply] = sink.wait_for(1)
+    with robot.sessions() as session:
+        return reply, session.scalars(select(Appeal)).one()
+
+
 def test_obscene_mail_gets_the_no_action_notice_end_to_end(robot, gateway, sink):
     """R7: registered, no action taken, and the customer is told why."""
-    send(gateway, customer_mail(subject="Свет", body="Вы там совсем охуели? Третий день нет света, "
-                                                     "ул. Ленина 5. Иванов"))
-    run_jobs(robot)
-    [notice] = sink.wait_for(1)
+    notice, appeal = _answered(robot, gateway, sink, customer_mail(
+        subject="Свет", body="Вы там совсем охуели? Третий день нет света, ул. Ленина 5. Иванов"))
     with robot.sessions() as session:
-        appeal = session.scalars(select(Appeal)).one()
         outbound = session.scalars(select(OutboundMail)).one()
     assert appeal.status == "no_action"
     assert "obscene" in appeal.flags
@@ -91,16 +102,9 @@ def test_obscene_mail_gets_the_no_action_notice_end_to_end(robot, gateway, sink)
 
 def test_doubtful_kind_is_acknowledged_in_neutral_words(robot, gateway, sink, monkeypatch):
     """Triage: the classifier's output is faked here to be unsure; the pipeline's handling is real."""
-    import robot.pipeline.process as process
-
     unsure = Classification(kind="complaint", kind_confidence=0.4,
                             kind_scores={"complaint": 0.4, "question": 0.35, "application": 0.25})
-    monkeypatch.setattr(process, "classify_batch", lambda items: [unsure for _ in items])
-    send(gateway, customer_mail())
-    run_jobs(robot)
-    [ack] = sink.wait_for(1)
-    with robot.sessions() as session:
-        appeal = session.scalars(select(Appeal)).one()
+    ack, appeal = _answered(robot, gateway, sink, customer_mail(), monkeypatch, unsure)
     assert appeal.status == "triage"
     assert appeal.classification["top_two_kinds"] == [["complaint", 0.4], ["question", 0.35]]
     # Registered Monday 12 January 2026: the question's 3 working days, not the complaint's 14.
@@ -113,17 +117,11 @@ def test_doubtful_kind_is_acknowledged_in_neutral_words(robot, gateway, sink, mo
 def test_doubtful_scope_goes_to_triage_with_its_reason_on_the_desk(robot, gateway, sink, desk_as, monkeypatch):
     """Issue 3: scope `out` without high confidence is triaged, not closed with R9 on a guess; the
     desk says why. The classifier's output is faked to be unsure of the scope; the rest is real."""
-    import robot.pipeline.process as process
-
     doubtful = Classification(kind="complaint", kind_confidence=0.95, scope="out", scope_confidence=0.6,
                               kind_scores={"complaint": 0.95, "question": 0.03, "application": 0.02})
-    monkeypatch.setattr(process, "classify_batch", lambda items: [doubtful for _ in items])
-    send(gateway, customer_mail(subject="Мусор", body="Около трансформаторной будки свалка мусора, уберите. "
-                                                       "Сидоров, ул. Мира, 3"))
-    run_jobs(robot)
-    [ack] = sink.wait_for(1)
+    mail = customer_mail(subject="Мусор", body="Около трансформаторной будки свалка мусора, уберите. Сидоров, ул. Мира, 3")
+    ack, appeal = _answered(robot, gateway, sink, mail, monkeypatch, doubtful)
     with robot.sessions() as session:
-        appeal = session.scalars(select(Appeal)).one()
         purposes = session.scalars(select(OutboundMail.purpose)).all()
     assert (appeal.status, appeal.queue, appeal.scope) == ("triage", "triage", "out")
     assert appeal.classification["decision"]["reason"] == "doubtful_scope"
@@ -139,13 +137,9 @@ def test_doubtful_scope_goes_to_triage_with_its_reason_on_the_desk(robot, gatewa
 
 def test_hot_water_is_not_our_business_end_to_end(robot, gateway, sink):
     """R9: thanks, and a notice that the question is not the company's business; the appeal is closed."""
-    send(gateway, customer_mail(subject="Горячая вода",
-                                 body="Здравствуйте, у нас в доме уже неделю нет горячей воды, управляющая "
-                                      "компания не отвечает. Прошу разобраться. Иванов, ул. Ленина 5, кв 3"))
-    run_jobs(robot)
-    [reply] = sink.wait_for(1)
-    with robot.sessions() as session:
-        appeal = session.scalars(select(Appeal)).one()
+    reply, appeal = _answered(robot, gateway, sink, customer_mail(
+        subject="Горячая вода", body="Здравствуйте, у нас в доме уже неделю нет горячей воды, управляющая "
+                                     "компания не отвечает. Прошу разобраться. Иванов, ул. Ленина 5, кв 3"))
     assert (appeal.status, appeal.scope) == ("closed", "out")
     text = reply.get_body(("plain",)).get_content()
     assert "не относится" in text and "к деятельности ОАО АК «Омскэнерго»" in text
