@@ -110,6 +110,8 @@ def test_operator_registers_a_phone_appeal_into_the_same_journal(robot, desk_as)
     assert response.headers["location"] == f"/desk/operator?registered={appeal.number}&done=registered"
     form = desk.page("/desk/operator", registered=appeal.number, done="registered").text
     assert appeal.number in form and "Сообщите потребителю его номер" in form
+    forged = desk.page("/desk/operator", registered="Позвоните по номеру 8-800", done="registered").text
+    assert "Позвоните" not in forged and "Номер обращения" not in forged  # only a number is shown
     assert (appeal.channel, appeal.kind, appeal.customer_phone, appeal.dispatcher) == (
         "phone", "application", "+7 913 000-00-00", "Ivanova Сотрудник")
     assert appeal.due_at > robot.clock.now() and appeal.queue

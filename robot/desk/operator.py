@@ -96,7 +96,8 @@ def register(robot: Robot, entry: Entry, actor: Actor) -> str:
             due_at=due_at(robot.calendar, now, entry.kind), kind=entry.kind, kind_confidence=None,
             classification={"source": "operator"}
             | ({"decision": {"status": status, "reason": "no_contact"}} if flags else {}),
-            status=status, topic=entry.topic or None, scope="in", flags=flags, subject=subject, customer_name=entry.customer_name.strip() or None,
+            status=status, topic=entry.topic or None, scope="in", flags=flags, subject=subject,
+            customer_name=entry.customer_name.strip() or None,
             customer_email=entry.customer_email.strip().lower() or None,
             customer_phone=entry.customer_phone.strip() or None,
             customer_address=entry.customer_address.strip() or None,

@@ -10,6 +10,7 @@ as one that does not exist, so the desk never confirms what a user may not see.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -444,6 +445,8 @@ def journal_export(request: Request, fmt: str, staff: LoggedIn, start: str | Non
 # --- operator entry ----------------------------------------------------------------------------
 
 
+#: A registration number as the journal writes it (robot/pipeline/register.py): year-sequence.
+_NUMBER = re.compile(r"\d{4}-\d{6,}")
 _ENTRY_FIELDS = ("channel", "kind", "text", "customer_name", "customer_phone", "customer_email", "customer_address",
                  "account_number", "subject", "topic")
 
@@ -455,7 +458,8 @@ def operator_page(request: Request, staff: LoggedIn, registered: str | None = No
     see, the form again with the number to tell the customer (``registered``)."""
     return _render(request, "operator", {"values": {"channel": "phone", "kind": "question"}, "error": None,
                                          "kinds": KINDS, "topics": TOPICS, "channels": operator.CHANNELS,
-                                         "registered": registered, "done": done}, staff=staff)
+                                         "registered": registered if _NUMBER.fullmatch(registered or "") else None,
+                                         "done": done}, staff=staff)
 
 
 @router.post("/operator")
