@@ -226,9 +226,9 @@ def test_intake_goes_ahead_of_waiting_workers_for_the_sqlite_write_lock(tmp_path
         waiting_intake = threading.Thread(target=take, args=(intake, "intake", True))
         waiting_intake.start()
         deadline = time.monotonic() + 5
-        while not WriteLock(path, 1.0)._intake_waits() and time.monotonic() < deadline:
+        while not WriteLock(path, 1.0).intake_waits() and time.monotonic() < deadline:
             time.sleep(0.001)
-        assert WriteLock(path, 1.0)._intake_waits()  # the gateway is waiting now
+        assert WriteLock(path, 1.0).intake_waits()  # the gateway is waiting now
         release.set()
         for thread in (holding, waiting_worker, waiting_intake):
             thread.join(5)

@@ -18,7 +18,6 @@ import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass
-from functools import cached_property
 
 from classifiers.detectors import detect_flags
 from robot.app import Robot
@@ -52,7 +51,7 @@ class Entry:
     subject: str = ""
     topic: str = ""
 
-    @cached_property
+    @property
     def anonymous(self) -> bool:
         """No contact details in the fields, nor in the text (R8: not considered, nothing sent)."""
         fields = (self.customer_name, self.customer_phone, self.customer_address, self.customer_email,
@@ -70,8 +69,15 @@ class Entry:
             raise EntryError("customer_email")
 
 
-def register(robot: Robot, entry: Entry, actor: Actor) -> str:
-    """Register ``entry``; returns the registration number."""
+@dataclass(frozen=True)
+class Registered:
+    number: str
+    queue: str | None  # where routing sent it
+    status: str  # registered, or not_considered (R8: anonymous)
+
+
+def register(robot: Robot, entry: Entry, actor: Actor) -> Registered:
+    """Register ``entry``."""
     entry.check()
     now = robot.clock.now()
     text = entry.text.strip()
@@ -119,4 +125,4 @@ def register(robot: Robot, entry: Entry, actor: Actor) -> str:
                           detail={"queue": routing.queue, "hits": [h["rule"] for h in routing.hits]}))
         record(session, actor, "registered", at=now, appeal_id=appeal.id, target=number,
                detail={"channel": entry.channel, "kind": entry.kind})
-    return number
+    return Registered(number, routing.queue, status)

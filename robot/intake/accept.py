@@ -15,6 +15,7 @@ from robot.app import Robot
 from robot.dispatch import PROCESS_MESSAGES, process_job_id
 from robot.mail.parse import content_fingerprint, sniff_message_id
 from robot.storage.models import Event, RawMessage
+from robot.storage.rows import add_rows
 
 log = logging.getLogger("robot.intake")
 
@@ -84,7 +85,6 @@ def accept_many(robot: Robot, items: Sequence[Incoming]) -> list[Accepted]:
 _RAWS = RawMessage.__table__
 _EXISTING = select(_RAWS.c.dedupe_key, _RAWS.c.id).where(_RAWS.c.dedupe_key.in_(bindparam("keys", expanding=True)))
 _INSERT_RAW = insert(_RAWS).returning(_RAWS.c.id, sort_by_parameter_order=True)
-_INSERT_EVENT = insert(Event.__table__)
 
 
 def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[str]) -> list[Accepted]:
@@ -110,7 +110,7 @@ def _store(robot: Robot, keyed: list[tuple[Incoming, str | None]], keys: list[st
         ids: list[int] = []
         if rows:
             ids = list(connection.execute(_INSERT_RAW, rows).scalars())
-            connection.execute(_INSERT_EVENT, [
+            add_rows(session, Event, [
                 {"raw_message_id": raw_id, "appeal_id": None, "at": now, "actor": f"intake:{row['channel']}",
                  "action": "received", "detail": {"size": row["size"], "peer": row["peer"]}}
                 for raw_id, row in zip(ids, rows)])

@@ -75,9 +75,10 @@ class WriteLock:
     Intake goes first: a sender waits for its 250 until the raw message is committed, while a
     worker's registration can wait a few milliseconds unseen. A ``priority`` writer (the SMTP
     gateway, the IMAP intake, the web reception; and a delivery's outcome, a few rows a worker
-    waits for before its next job) holds a shared lock on a second file while it waits; an ordinary writer checks that file before each try and stands back while anyone
-    holds it, so a worker that commits chunk after chunk cannot take the lock again and again
-    ahead of a waiting gateway.
+    waits for before its next job) holds a shared lock on a second file while it waits; an
+    ordinary writer checks that file before each try and stands back while anyone holds it, so a
+    worker that commits chunk after chunk cannot take the lock again and again ahead of a waiting
+    gateway.
     """
 
     def __init__(self, path: Path, timeout_s: float) -> None:
@@ -92,12 +93,8 @@ class WriteLock:
         return self._fds[suffix]
 
     def intake_waits(self) -> bool:
-        """Whether a priority writer (mostly a sender's intake) waits for the lock now: a worker
-        holding it commits early."""
-        return self._intake_waits()
-
-    def _intake_waits(self) -> bool:
-        """Whether a priority writer is waiting (it holds the second file shared)."""
+        """Whether a priority writer (mostly a sender's intake) waits for the lock now (it holds
+        the second file shared): a worker holding the lock commits early."""
         waiting = self._file(".intake")
         if not _try_flock(waiting, fcntl.LOCK_EX):
             return True
@@ -116,7 +113,7 @@ class WriteLock:
             try:
                 pause = 0.0002
                 # An ordinary writer tries only while no intake waits (or once its own time is up).
-                while not ((priority or time.monotonic() > deadline or not self._intake_waits())
+                while not ((priority or time.monotonic() > deadline or not self.intake_waits())
                            and _try_flock(fd, fcntl.LOCK_EX)):
                     if time.monotonic() > deadline:
                         raise OperationalError("write lock", {}, TimeoutError("database write lock busy"))

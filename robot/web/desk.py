@@ -466,19 +466,17 @@ def operator_page(request: Request, staff: LoggedIn, registered: str | None = No
 async def operator_register(request: Request, staff: Posting) -> Response:
     form = await request.form()
     values = {name: _form_text(form, name)[:actions.MAX_TEXT] for name in _ENTRY_FIELDS}
-    entry = operator.Entry(**values)
     try:
-        number = operator.register(_robot(request), entry, staff.actor)
+        done = operator.register(_robot(request), operator.Entry(**values), staff.actor)
     except operator.EntryError as problem:
         return _render(request, "operator", {"values": values, "error": problem.field, "kinds": KINDS,
                                              "topics": TOPICS, "channels": operator.CHANNELS},
                        status=422, staff=staff)
-    done = "not_considered" if entry.anonymous else "registered"
-    with _robot(request).sessions() as session:
-        visible = can_see(_user_like(staff), actions.load(session, number), _directory(request))
-    if not visible:  # routed to another territory's queue: the number still reaches the operator
-        return RedirectResponse(f"/desk/operator?{urlencode({'registered': number, 'done': done})}", status_code=303)
-    return RedirectResponse(f"/desk/appeal/{quote(number)}?done={done}", status_code=303)
+    queues = visible_queues(_user_like(staff), _directory(request))
+    if queues is not None and done.queue not in queues:  # another territory's: the number still reaches her
+        return RedirectResponse(f"/desk/operator?{urlencode({'registered': done.number, 'done': done.status})}",
+                                status_code=303)
+    return RedirectResponse(f"/desk/appeal/{quote(done.number)}?done={done.status}", status_code=303)
 
 
 # --- dashboard and audit -----------------------------------------------------------------------
